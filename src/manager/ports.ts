@@ -1,0 +1,211 @@
+/**
+ * The interfaces the manager declares and the adapters implement. Dependencies point inwards:
+ * `adapters/` import these; the manager never imports an adapter.
+ */
+import type { AgentEffect, Effect } from '../core/effects.js';
+import type { Failure, Slots, Status } from '../core/types.js';
+
+// ---------------------------------------------------------------------------------------------
+// Persistence
+// ---------------------------------------------------------------------------------------------
+
+/** An agent as the store keeps it: capacity, what is reserved on it, whether it takes work. */
+export interface AgentRow {
+  id: string;
+  capacity: Slots;
+  /** Sum of the reservations of live sessions on this agent. Maintained by `apply`. */
+  reserved: Slots;
+  schedulable: boolean;
+  /** Free-form labels (GPU model, ...), not used by the core. */
+  labels?: Record<string, string>;
+}
+
+/** One session row. `snapshot` is the chart's persisted snapshot (opaque JSON to the store). */
+export interface SessionRow {
+  id: string;
+  owner: string;
+  priority: number;
+  status: Status;
+  /** State path below the status, '' at a leaf (e.g. `backoff`, `pulling.waiting`). */
+  substate: string;
+  /** Optimistic concurrency: incremented by every successful `apply`. Starts at 1. */
+  version: number;
+  submittedAt: number;
+  updatedAt: number;
+  snapshot: unknown;
+}
+
+/** A status-history row (one per status or substate change). */
+export interface HistoryRow {
+  sessionId: string;
+  at: number;
+  from: Status;
+  to: Status;
+  substate: string;
+  reason?: string;
+}
+
+/** An agent call waiting to be dispatched (or re-dispatched after a crash). */
+export interface OutboxRow {
+  /** Unique: the effect's idempotency key. Inserting an existing key is a no-op. */
+  key: string;
+  sessionId: string;
+  agentId: string;
+  effect: AgentEffect;
+  /** Earliest time to (re)try dispatching, epoch ms. */
+  dueAt: number;
+  /** Dispatch tries so far (for transient dispatch failures of destroy / inspect). */
+  tries: number;
+}
+
+/** A timer row: at `dueAt` the manager sends `{ type: event, now }` to the session. */
+export interface TimerRow {
+  sessionId: string;
+  timerId: string;
+  event: string;
+  dueAt: number;
+}
+
+/** Everything one transition writes. `apply` writes all of it or none of it. */
+export interface TransitionWrite {
+  /** The next row; `version` must be `expectedVersion + 1`. */
+  session: SessionRow;
+  /** 0 inserts a new session; otherwise the version read before deciding. */
+  expectedVersion: number;
+  reserve: { agentId: string; slots: Slots }[];
+  release: { agentId: string; slots: Slots }[];
+  history: HistoryRow[];
+  outbox: OutboxRow[];
+  timersSet: TimerRow[];
+  /** Timer ids of this session to delete. */
+  timersCancelled: string[];
+}
+
+/** Why `apply` refused a write. Nothing of a refused write is kept. */
+export type ApplyResult =
+  | { ok: true }
+  | { ok: false; conflict: 'version'; actual: number | undefined }
+  | {
+      ok: false;
+      conflict: 'capacity';
+      agentId: string;
+      slot: string;
+      requested: number;
+      free: number;
+    }
+  | { ok: false; conflict: 'unknown-agent'; agentId: string };
+
+/** Reads and writes inside one store transaction. */
+export interface StoreTx {
+  putAgent(agent: Omit<AgentRow, 'reserved'>): Promise<void>;
+  setSchedulable(agentId: string, schedulable: boolean): Promise<void>;
+  agents(): Promise<AgentRow[]>;
+  /** Sessions by id (missing ids are absent from the result). */
+  getSessions(ids: string[]): Promise<SessionRow[]>;
+  /**
+   * Sessions in `statuses`, oldest first, at most `limit`, locked to this transaction; rows
+   * another transaction holds are skipped, not waited for.
+   */
+  claimSessions(statuses: readonly Status[], limit: number): Promise<SessionRow[]>;
+  /** Count of sessions per owner among `statuses` (for per-owner concurrency predicates). */
+  countByOwner(statuses: readonly Status[]): Promise<Map<string, number>>;
+  /** Status of each given session id that exists (for dependency predicates). */
+  statusOf(ids: string[]): Promise<Map<string, Status>>;
+  /** Apply one transition atomically within the transaction (a savepoint per write). */
+  apply(write: TransitionWrite): Promise<ApplyResult>;
+  /** Timers with `dueAt <= now`, earliest first, locked (skip locked). */
+  dueTimers(now: number, limit: number): Promise<TimerRow[]>;
+  /** Outbox rows with `dueAt <= now`, earliest first, locked (skip locked). */
+  dueOutbox(now: number, limit: number): Promise<OutboxRow[]>;
+  /** The call was answered (success or a failure reported to the chart): remove the row. */
+  finishOutbox(key: string): Promise<void>;
+  /** A transient dispatch failure: try again at `dueAt`. */
+  retryOutbox(key: string, dueAt: number): Promise<void>;
+  history(sessionId: string): Promise<HistoryRow[]>;
+  /** Every session id with its status (for reports and invariant checks). */
+  statuses(): Promise<Map<string, Status>>;
+}
+
+/** Persistence. Implementations: `MemoryStore`, and the SQL store (PostgreSQL / PGlite). */
+export interface SessionStore {
+  /** Runs `work` in one transaction; it commits when `work` resolves, rolls back if it throws. */
+  transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Agents
+// ---------------------------------------------------------------------------------------------
+
+/** Reports an agent sends back, delivered to `manager.receive`. */
+export type AgentReport =
+  | { type: 'image.pulling'; agentId: string; sessionId: string; attempt: number }
+  | { type: 'image.pulled'; agentId: string; sessionId: string; attempt: number }
+  | {
+      type: 'kernel.creating';
+      agentId: string;
+      sessionId: string;
+      kernelId: string;
+      attempt: number;
+    }
+  | {
+      type: 'kernel.started';
+      agentId: string;
+      sessionId: string;
+      kernelId: string;
+      attempt: number;
+    }
+  | {
+      type: 'kernel.terminated';
+      agentId: string;
+      sessionId: string;
+      kernelId: string;
+      outcome: 'TERMINATED' | 'CANCELLED';
+    }
+  | { type: 'agent.lost'; agentId: string };
+
+/** The result of an agent call: accepted (progress comes as reports) or a classified failure. */
+export type AgentCallResult = { ok: true } | { ok: false; failure: Failure };
+
+/** What the agent found for `inspectKernels`. */
+export type InspectResult =
+  | { ok: true; kernels: Record<string, 'creating' | 'running' | 'absent'> }
+  | { ok: false; failure: Failure };
+
+/**
+ * Talks to agents. Every call carries the effect's idempotency key: a repeated key must not
+ * repeat the work (a second createKernels with the same key creates nothing new). Calls never
+ * throw for agent-side problems; they resolve with a classified failure.
+ */
+export interface AgentClient {
+  pullImages(effect: Extract<AgentEffect, { type: 'pullImages' }>): Promise<AgentCallResult>;
+  createKernels(effect: Extract<AgentEffect, { type: 'createKernels' }>): Promise<AgentCallResult>;
+  inspectKernels(effect: Extract<AgentEffect, { type: 'inspectKernels' }>): Promise<InspectResult>;
+  destroyKernels(
+    effect: Extract<AgentEffect, { type: 'destroyKernels' }>,
+  ): Promise<AgentCallResult>;
+  /** Where reports go; the manager sets this to its own `receive`. */
+  onReport(listener: (report: AgentReport) => void): void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clock, randomness, logging
+// ---------------------------------------------------------------------------------------------
+
+/** The manager's only source of time. */
+export interface Clock {
+  now(): number;
+}
+
+/** A source of uniform numbers in [0, 1), for placement ties and per-session jitter seeds. */
+export type RandomSource = () => number;
+
+/** The subset of pino's interface the library logs through (silent by default). */
+export interface Logger {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+export type { Effect };
