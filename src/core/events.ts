@@ -118,6 +118,11 @@ export interface TerminateEvent {
   type: 'TERMINATE';
   now: number;
 }
+/** The manager asks a CREATING session to verify its kernels on the agents (recovery). */
+export interface VerifyEvent {
+  type: 'VERIFY';
+  now: number;
+}
 /** A timer row came due: the delayed event the chart raised, re-delivered by the manager. */
 export interface TimerEvent {
   /** The delayed event's type, `xstate.after.<delay>.<state id>`. */
@@ -142,6 +147,7 @@ export type SessionEvent =
   | AgentLostEvent
   | CancelEvent
   | TerminateEvent
+  | VerifyEvent
   | TimerEvent;
 
 /** Event type names, derived from the union so the list cannot drift. */

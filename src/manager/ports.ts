@@ -32,6 +32,8 @@ export interface SessionRow {
   version: number;
   submittedAt: number;
   updatedAt: number;
+  /** What the session holds now, agent id -> slots (mirrors the chart's `holds`). */
+  holds: Record<string, Slots>;
   snapshot: unknown;
 }
 
@@ -107,8 +109,8 @@ export interface StoreTx {
    * another transaction holds are skipped, not waited for.
    */
   claimSessions(statuses: readonly Status[], limit: number): Promise<SessionRow[]>;
-  /** Count of sessions per owner among `statuses` (for per-owner concurrency predicates). */
-  countByOwner(statuses: readonly Status[]): Promise<Map<string, number>>;
+  /** Per owner, among sessions in `statuses`: how many, and the sum of their holds. */
+  ownerUsage(statuses: readonly Status[]): Promise<Map<string, { sessions: number; slots: Slots }>>;
   /** Status of each given session id that exists (for dependency predicates). */
   statusOf(ids: string[]): Promise<Map<string, Status>>;
   /** Apply one transition atomically within the transaction (a savepoint per write). */
@@ -121,6 +123,8 @@ export interface StoreTx {
   finishOutbox(key: string): Promise<void>;
   /** A transient dispatch failure: try again at `dueAt`. */
   retryOutbox(key: string, dueAt: number): Promise<void>;
+  /** The earliest due time among timers and among outbox rows (for virtual-time drivers). */
+  nextDue(): Promise<{ timer?: number; outbox?: number }>;
   history(sessionId: string): Promise<HistoryRow[]>;
   /** Every session id with its status (for reports and invariant checks). */
   statuses(): Promise<Map<string, Status>>;
