@@ -134,9 +134,13 @@ function compactSlots(slots: Record<string, number>): Slots {
 function rejectDuplicates(ids: string[], rows: CsvRow[], column: string): void {
   const seen = new Set<string>();
   ids.forEach((id, index) => {
-    if (!seen.has(id)) return void seen.add(id);
-    const row = rows[index]!;
-    const message = `${location(row.file, row.line, column)}: '${id}' appears more than once; ids must be unique`;
-    throw new TraceError('bad-value', { file: row.file, line: row.line, column }, message);
+    if (seen.has(id)) throw duplicate(rows[index]!, column, id);
+    seen.add(id);
   });
+}
+
+function duplicate(row: CsvRow, column: string, id: string): TraceError {
+  const at = location(row.file, row.line, column);
+  const message = `${at}: '${id}' appears more than once; ids must be unique`;
+  return new TraceError('bad-value', { file: row.file, line: row.line, column }, message);
 }
