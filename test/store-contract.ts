@@ -1,0 +1,685 @@
+/**
+ * The behaviour every `SessionStore` must have, as one vitest suite. Run it against an
+ * implementation with `storeContract('memory', async () => new MemoryStore())`.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StoreInvariantError } from '../src/adapters/store/errors.js';
+import type { Status } from '../src/core/types.js';
+import type {
+  HistoryRow,
+  OutboxRow,
+  SessionRow,
+  SessionStore,
+  StoreTx,
+  TimerRow,
+  TransitionWrite,
+} from '../src/manager/ports.js';
+
+/** A session row with sensible defaults; `version` 1 (a fresh insert). */
+export function sessionRow(id: string, patch: Partial<SessionRow> = {}): SessionRow {
+  return {
+    id,
+    owner: 'alice',
+    priority: 0,
+    status: 'PENDING',
+    substate: '',
+    version: 1,
+    submittedAt: 1000,
+    updatedAt: 1000,
+    holds: {},
+    snapshot: { value: 'PENDING', context: { n: 1 } },
+    ...patch,
+  };
+}
+
+/** A write of `session` with nothing else in it. */
+export function transitionWrite(
+  session: SessionRow,
+  patch: Partial<TransitionWrite> = {},
+): TransitionWrite {
+  return {
+    session,
+    expectedVersion: session.version - 1,
+    reserve: [],
+    release: [],
+    history: [],
+    outbox: [],
+    timersSet: [],
+    timersCancelled: [],
+    ...patch,
+  };
+}
+
+export function outboxRow(key: string, dueAt: number, sessionId = 's1', agentId = 'a1'): OutboxRow {
+  return {
+    key,
+    sessionId,
+    agentId,
+    dueAt,
+    tries: 0,
+    effect: {
+      type: 'pullImages',
+      sessionId,
+      agentId,
+      image: 'python:3.12',
+      kernelIds: ['k0'],
+      attempt: 1,
+      key,
+    },
+  };
+}
+
+export function timerRow(sessionId: string, timerId: string, dueAt: number): TimerRow {
+  return { sessionId, timerId, event: `xstate.after.${timerId}`, dueAt };
+}
+
+function historyRow(sessionId: string, at: number, from: Status, to: Status): HistoryRow {
+  return { sessionId, at, from, to, substate: '' };
+}
+
+/** Defines the full contract suite for one store implementation. */
+export function storeContract(
+  name: string,
+  open: () => Promise<SessionStore>,
+  cleanup?: (store: SessionStore) => Promise<void>,
+): void {
+  describe(`SessionStore contract: ${name}`, () => {
+    let store: SessionStore;
+    const tx = <T>(work: (t: StoreTx) => Promise<T>) => store.transaction(work);
+    const insert = (row: SessionRow, patch: Partial<TransitionWrite> = {}) =>
+      tx((t) => t.apply(transitionWrite(row, patch)));
+
+    async function withAgents(): Promise<void> {
+      await tx(async (t) => {
+        await t.putAgent({ id: 'a1', capacity: { cpu: 4000, mem: 8192 }, schedulable: true });
+        await t.putAgent({
+          id: 'a2',
+          capacity: { cpu: 2000, 'cuda.device': 1 },
+          schedulable: true,
+        });
+      });
+    }
+    const reservedOn = async (agentId: string) =>
+      (await tx((t) => t.agents())).find((a) => a.id === agentId)?.reserved;
+
+    beforeEach(async () => {
+      store = await open();
+    });
+    afterEach(async () => {
+      await store.close();
+      await cleanup?.(store);
+    });
+
+    describe('agents', () => {
+      it('registers agents with nothing reserved, listed by id', async () => {
+        await tx((t) => t.putAgent({ id: 'b', capacity: { cpu: 1 }, schedulable: true }));
+        await tx((t) => t.putAgent({ id: 'a', capacity: { mem: 2 }, schedulable: false }));
+        expect(await tx((t) => t.agents())).toEqual([
+          { id: 'a', capacity: { mem: 2 }, reserved: {}, schedulable: false },
+          { id: 'b', capacity: { cpu: 1 }, reserved: {}, schedulable: true },
+        ]);
+      });
+
+      it('updates capacity and labels on a second putAgent and keeps what is reserved', async () => {
+        await withAgents();
+        await insert(sessionRow('s1'), { reserve: [{ agentId: 'a1', slots: { cpu: 1000 } }] });
+        await tx((t) =>
+          t.putAgent({
+            id: 'a1',
+            capacity: { cpu: 8000 },
+            schedulable: true,
+            labels: { gpu: 'x' },
+          }),
+        );
+        const a1 = (await tx((t) => t.agents())).find((a) => a.id === 'a1');
+        expect(a1).toEqual({
+          id: 'a1',
+          capacity: { cpu: 8000 },
+          reserved: { cpu: 1000 },
+          schedulable: true,
+          labels: { gpu: 'x' },
+        });
+      });
+
+      it('flips schedulable and refuses an unknown agent with a StoreInvariantError', async () => {
+        await withAgents();
+        await tx((t) => t.setSchedulable('a2', false));
+        const a2 = (await tx((t) => t.agents())).find((a) => a.id === 'a2');
+        expect(a2?.schedulable).toBe(false);
+        const error = await tx((t) => t.setSchedulable('zz', true)).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(StoreInvariantError);
+        expect((error as StoreInvariantError).code).toBe('unknown-agent');
+        expect((error as StoreInvariantError).message).toBe(
+          "setSchedulable names agent 'zz', which is not registered: call putAgent first",
+        );
+      });
+    });
+
+    describe('apply: versions', () => {
+      it('inserts a session with expectedVersion 0 and reads it back unchanged', async () => {
+        const row = sessionRow('s1', { holds: { a1: { cpu: 5 } }, priority: 3 });
+        expect(await insert(row)).toEqual({ ok: true });
+        expect(await tx((t) => t.getSessions(['s1', 'missing']))).toEqual([row]);
+        expect(await tx((t) => t.statusOf(['s1', 'missing']))).toEqual(
+          new Map([['s1', 'PENDING']]),
+        );
+      });
+
+      it('refuses to insert an id that exists and keeps the first row', async () => {
+        await insert(sessionRow('s1'));
+        const result = await insert(sessionRow('s1', { owner: 'bob' }));
+        expect(result).toEqual({ ok: false, conflict: 'version', actual: 1 });
+        expect((await tx((t) => t.getSessions(['s1'])))[0]?.owner).toBe('alice');
+      });
+
+      it('updates with the version read and refuses a stale or missing one', async () => {
+        await insert(sessionRow('s1'));
+        const next = sessionRow('s1', { version: 2, status: 'SCHEDULED', updatedAt: 2000 });
+        expect(await tx((t) => t.apply(transitionWrite(next)))).toEqual({ ok: true });
+        const stale = sessionRow('s1', { version: 2, status: 'CANCELLED' });
+        expect(await tx((t) => t.apply(transitionWrite(stale)))).toEqual({
+          ok: false,
+          conflict: 'version',
+          actual: 2,
+        });
+        const ghost = sessionRow('nope', { version: 4 });
+        expect(await tx((t) => t.apply(transitionWrite(ghost)))).toEqual({
+          ok: false,
+          conflict: 'version',
+          actual: undefined,
+        });
+        expect(await tx((t) => t.getSessions(['s1']))).toEqual([next]);
+      });
+
+      it('keeps nothing of a write refused for its version', async () => {
+        await withAgents();
+        await insert(sessionRow('s1'));
+        const result = await tx((t) =>
+          t.apply(
+            transitionWrite(sessionRow('s1', { version: 5, status: 'SCHEDULED' }), {
+              expectedVersion: 4,
+              reserve: [{ agentId: 'a1', slots: { cpu: 1000 } }],
+              history: [historyRow('s1', 1, 'PENDING', 'SCHEDULED')],
+              outbox: [outboxRow('s1/a1/pull/1', 0)],
+              timersSet: [timerRow('s1', 't', 0)],
+            }),
+          ),
+        );
+        expect(result).toEqual({ ok: false, conflict: 'version', actual: 1 });
+        expect(await reservedOn('a1')).toEqual({});
+        expect(await tx((t) => t.history('s1'))).toEqual([]);
+        expect(await tx((t) => t.dueOutbox(10_000, 10))).toEqual([]);
+        expect(await tx((t) => t.dueTimers(10_000, 10))).toEqual([]);
+        expect(await tx((t) => t.statusOf(['s1']))).toEqual(new Map([['s1', 'PENDING']]));
+      });
+
+      it('throws a StoreInvariantError when the next version is not expectedVersion + 1', async () => {
+        const write = transitionWrite(sessionRow('s1', { version: 3 }), { expectedVersion: 0 });
+        const error = await tx((t) => t.apply(write)).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(StoreInvariantError);
+        expect((error as StoreInvariantError).code).toBe('bad-version');
+        expect((error as Error).message).toBe(
+          "session 's1' is written with version 3 but expectedVersion is 0: the next row's " +
+            'version must be 1',
+        );
+        expect(await tx((t) => t.statuses())).toEqual(new Map());
+      });
+    });
+
+    describe('apply: reservations', () => {
+      it('adds reservations and accepts a reservation that fills an agent exactly', async () => {
+        await withAgents();
+        await insert(sessionRow('s1'), { reserve: [{ agentId: 'a1', slots: { cpu: 1500 } }] });
+        const full = { agentId: 'a1', slots: { cpu: 2500, mem: 8192 } };
+        expect(await insert(sessionRow('s2'), { reserve: [full] })).toEqual({ ok: true });
+        expect(await reservedOn('a1')).toEqual({ cpu: 4000, mem: 8192 });
+      });
+
+      it('refuses a reservation over capacity with the exact free amount and keeps nothing', async () => {
+        await withAgents();
+        await insert(sessionRow('s1'), { reserve: [{ agentId: 'a1', slots: { cpu: 3000 } }] });
+        const result = await insert(sessionRow('s2'), {
+          reserve: [{ agentId: 'a1', slots: { mem: 100, cpu: 1001 } }],
+          history: [historyRow('s2', 1, 'PENDING', 'SCHEDULED')],
+          outbox: [outboxRow('s2/a1/pull/1', 0, 's2')],
+        });
+        expect(result).toEqual({
+          ok: false,
+          conflict: 'capacity',
+          agentId: 'a1',
+          slot: 'cpu',
+          requested: 1001,
+          free: 1000,
+        });
+        expect(await reservedOn('a1')).toEqual({ cpu: 3000 });
+        expect(await tx((t) => t.getSessions(['s2']))).toEqual([]);
+        expect(await tx((t) => t.history('s2'))).toEqual([]);
+        expect(await tx((t) => t.dueOutbox(10_000, 10))).toEqual([]);
+      });
+
+      it('checks several reservations on one agent in one write together', async () => {
+        await withAgents();
+        const result = await insert(sessionRow('s1'), {
+          reserve: [
+            { agentId: 'a2', slots: { cpu: 1500 } },
+            { agentId: 'a2', slots: { cpu: 600 } },
+          ],
+        });
+        expect(result).toEqual({
+          ok: false,
+          conflict: 'capacity',
+          agentId: 'a2',
+          slot: 'cpu',
+          requested: 600,
+          free: 500,
+        });
+        expect(await reservedOn('a2')).toEqual({});
+      });
+
+      it('treats a slot the agent lacks as zero capacity', async () => {
+        await withAgents();
+        const result = await insert(sessionRow('s1'), {
+          reserve: [{ agentId: 'a1', slots: { 'cuda.device': 1 } }],
+        });
+        expect(result).toEqual({
+          ok: false,
+          conflict: 'capacity',
+          agentId: 'a1',
+          slot: 'cuda.device',
+          requested: 1,
+          free: 0,
+        });
+      });
+
+      it('refuses a reservation on an unknown agent', async () => {
+        await withAgents();
+        const result = await insert(sessionRow('s1'), {
+          reserve: [{ agentId: 'ghost', slots: { cpu: 1 } }],
+        });
+        expect(result).toEqual({ ok: false, conflict: 'unknown-agent', agentId: 'ghost' });
+        expect(await tx((t) => t.statuses())).toEqual(new Map());
+      });
+
+      it('releases exactly, before the reservations of the same write', async () => {
+        await withAgents();
+        await insert(sessionRow('s1'), { reserve: [{ agentId: 'a2', slots: { cpu: 2000 } }] });
+        const next = sessionRow('s1', { version: 2 });
+        const result = await tx((t) =>
+          t.apply(
+            transitionWrite(next, {
+              release: [{ agentId: 'a2', slots: { cpu: 2000 } }],
+              reserve: [{ agentId: 'a2', slots: { cpu: 1200 } }],
+            }),
+          ),
+        );
+        expect(result).toEqual({ ok: true });
+        expect(await reservedOn('a2')).toEqual({ cpu: 1200 });
+        await tx((t) =>
+          t.apply(
+            transitionWrite(sessionRow('s1', { version: 3 }), {
+              release: [{ agentId: 'a2', slots: { cpu: 1200 } }],
+            }),
+          ),
+        );
+        expect(await reservedOn('a2')).toEqual({});
+      });
+
+      it('throws a StoreInvariantError on a release above what is reserved and keeps nothing', async () => {
+        await withAgents();
+        await insert(sessionRow('s1'), { reserve: [{ agentId: 'a1', slots: { cpu: 100 } }] });
+        const write = transitionWrite(sessionRow('s1', { version: 2, status: 'CANCELLED' }), {
+          release: [{ agentId: 'a1', slots: { cpu: 101 } }],
+        });
+        const error = await tx((t) => t.apply(write)).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(StoreInvariantError);
+        expect((error as StoreInvariantError).code).toBe('release-exceeds-reserved');
+        expect((error as StoreInvariantError).field).toBe('release[0].slots.cpu');
+        expect((error as Error).message).toBe(
+          "release[0] asks agent 'a1' to release 101 of slot 'cpu' but only 100 is reserved: " +
+            'a release must return exactly what was reserved',
+        );
+        expect(await reservedOn('a1')).toEqual({ cpu: 100 });
+        expect(await tx((t) => t.statusOf(['s1']))).toEqual(new Map([['s1', 'PENDING']]));
+      });
+    });
+
+    describe('history', () => {
+      it('keeps history rows per session in the order written', async () => {
+        const first = historyRow('s1', 1, 'PENDING', 'SCHEDULED');
+        const second = {
+          ...historyRow('s1', 2, 'SCHEDULED', 'CANCELLED'),
+          reason: 'user-cancelled',
+        };
+        await insert(sessionRow('s1'), { history: [first] });
+        await insert(sessionRow('s2'), { history: [historyRow('s2', 5, 'PENDING', 'ERROR')] });
+        await tx((t) =>
+          t.apply(transitionWrite(sessionRow('s1', { version: 2 }), { history: [second] })),
+        );
+        expect(await tx((t) => t.history('s1'))).toEqual([first, second]);
+        expect(await tx((t) => t.history('unknown'))).toEqual([]);
+      });
+    });
+
+    describe('timers', () => {
+      it('lists due timers earliest first, ties by session then timer id, up to the limit', async () => {
+        await insert(sessionRow('s1'), {
+          timersSet: [
+            timerRow('s1', 'b', 50),
+            timerRow('s1', 'a', 50),
+            timerRow('s1', 'late', 900),
+          ],
+        });
+        await insert(sessionRow('s2'), {
+          timersSet: [timerRow('s2', 'a', 50), timerRow('s2', 'x', 10)],
+        });
+        expect(await tx((t) => t.dueTimers(100, 10))).toEqual([
+          timerRow('s2', 'x', 10),
+          timerRow('s1', 'a', 50),
+          timerRow('s1', 'b', 50),
+          timerRow('s2', 'a', 50),
+        ]);
+        expect(await tx((t) => t.dueTimers(100, 2))).toEqual([
+          timerRow('s2', 'x', 10),
+          timerRow('s1', 'a', 50),
+        ]);
+        expect(await tx((t) => t.dueTimers(9, 10))).toEqual([]);
+      });
+
+      it('replaces a timer set again under the same id and deletes a cancelled one', async () => {
+        await insert(sessionRow('s1'), {
+          timersSet: [timerRow('s1', 't1', 10), timerRow('s1', 't2', 20)],
+        });
+        await tx((t) =>
+          t.apply(
+            transitionWrite(sessionRow('s1', { version: 2 }), {
+              timersSet: [timerRow('s1', 't1', 300)],
+              timersCancelled: ['t2'],
+            }),
+          ),
+        );
+        expect(await tx((t) => t.dueTimers(1000, 10))).toEqual([timerRow('s1', 't1', 300)]);
+      });
+
+      it('keeps the new timer when one write cancels and sets the same id', async () => {
+        await insert(sessionRow('s1'), { timersSet: [timerRow('s1', 't', 10)] });
+        await tx((t) =>
+          t.apply(
+            transitionWrite(sessionRow('s1', { version: 2 }), {
+              timersCancelled: ['t'],
+              timersSet: [timerRow('s1', 't', 70)],
+            }),
+          ),
+        );
+        expect(await tx((t) => t.dueTimers(1000, 10))).toEqual([timerRow('s1', 't', 70)]);
+      });
+
+      it('leaves due timers in place until they are cancelled', async () => {
+        await insert(sessionRow('s1'), { timersSet: [timerRow('s1', 't', 10)] });
+        await tx((t) => t.dueTimers(100, 10));
+        expect(await tx((t) => t.dueTimers(100, 10))).toEqual([timerRow('s1', 't', 10)]);
+        await tx((t) =>
+          t.apply(transitionWrite(sessionRow('s1', { version: 2 }), { timersCancelled: ['t'] })),
+        );
+        expect(await tx((t) => t.dueTimers(100, 10))).toEqual([]);
+      });
+    });
+
+    describe('outbox', () => {
+      it('lists due rows earliest first up to the limit; an existing key is not replaced', async () => {
+        await insert(sessionRow('s1'), { outbox: [outboxRow('k2', 20), outboxRow('k1', 5)] });
+        await insert(sessionRow('s2'), {
+          outbox: [outboxRow('k1', 1, 's2'), outboxRow('k3', 500, 's2')],
+        });
+        expect(await tx((t) => t.dueOutbox(100, 10))).toEqual([
+          outboxRow('k1', 5),
+          outboxRow('k2', 20),
+        ]);
+        expect(await tx((t) => t.dueOutbox(100, 1))).toEqual([outboxRow('k1', 5)]);
+      });
+
+      it('removes a finished row and ignores finishing an unknown key', async () => {
+        await insert(sessionRow('s1'), { outbox: [outboxRow('k1', 5), outboxRow('k2', 6)] });
+        await tx(async (t) => {
+          await t.finishOutbox('k1');
+          await t.finishOutbox('never');
+        });
+        expect(await tx((t) => t.dueOutbox(100, 10))).toEqual([outboxRow('k2', 6)]);
+      });
+
+      it('moves a retried row to its new due time and counts the try', async () => {
+        await insert(sessionRow('s1'), { outbox: [outboxRow('k1', 5), outboxRow('k2', 6)] });
+        await tx((t) => t.retryOutbox('k1', 50));
+        await tx((t) => t.retryOutbox('missing', 50));
+        expect(await tx((t) => t.dueOutbox(10, 10))).toEqual([outboxRow('k2', 6)]);
+        expect(await tx((t) => t.dueOutbox(50, 10))).toEqual([
+          outboxRow('k2', 6),
+          { ...outboxRow('k1', 50), tries: 1 },
+        ]);
+        await tx((t) => t.retryOutbox('k1', 60));
+        expect((await tx((t) => t.dueOutbox(60, 10)))[1]?.tries).toBe(2);
+      });
+
+      it('accepts the same key again after the row was finished', async () => {
+        await insert(sessionRow('s1'), { outbox: [outboxRow('k1', 5)] });
+        await tx((t) => t.finishOutbox('k1'));
+        await tx((t) =>
+          t.apply(
+            transitionWrite(sessionRow('s1', { version: 2 }), { outbox: [outboxRow('k1', 9)] }),
+          ),
+        );
+        expect(await tx((t) => t.dueOutbox(100, 10))).toEqual([outboxRow('k1', 9)]);
+      });
+    });
+
+    describe('nextDue', () => {
+      it('reports nothing for an empty store', async () => {
+        expect(await tx((t) => t.nextDue())).toEqual({});
+      });
+
+      it('reports the earliest timer and the earliest outbox row, and follows removals', async () => {
+        await insert(sessionRow('s1'), {
+          timersSet: [timerRow('s1', 'a', 300), timerRow('s1', 'b', 200)],
+          outbox: [outboxRow('k1', 40), outboxRow('k2', 30)],
+        });
+        expect(await tx((t) => t.nextDue())).toEqual({ timer: 200, outbox: 30 });
+        await tx(async (t) => {
+          await t.finishOutbox('k2');
+          await t.apply(
+            transitionWrite(sessionRow('s1', { version: 2 }), { timersCancelled: ['b'] }),
+          );
+        });
+        expect(await tx((t) => t.nextDue())).toEqual({ timer: 300, outbox: 40 });
+        await tx((t) => t.finishOutbox('k1'));
+        expect(await tx((t) => t.nextDue())).toEqual({ timer: 300 });
+      });
+    });
+
+    describe('transactions', () => {
+      it('returns what the work returns and commits its writes', async () => {
+        const value = await tx(async (t) => {
+          await t.apply(transitionWrite(sessionRow('s1')));
+          return 42;
+        });
+        expect(value).toBe(42);
+        expect(await tx((t) => t.statuses())).toEqual(new Map([['s1', 'PENDING']]));
+      });
+
+      it('rolls back every write of a transaction whose work throws, and rethrows', async () => {
+        await withAgents();
+        await insert(sessionRow('s0'), {
+          reserve: [{ agentId: 'a1', slots: { cpu: 1000 } }],
+          outbox: [outboxRow('k0', 5, 's0')],
+          timersSet: [timerRow('s0', 't0', 5)],
+        });
+        const boom = new Error('boom');
+        const caught = await tx(async (t) => {
+          await t.apply(
+            transitionWrite(sessionRow('s1', { status: 'SCHEDULED' }), {
+              reserve: [{ agentId: 'a1', slots: { cpu: 2000 } }],
+              history: [historyRow('s1', 1, 'PENDING', 'SCHEDULED')],
+              outbox: [outboxRow('k1', 1, 's1')],
+              timersSet: [timerRow('s1', 't1', 1)],
+            }),
+          );
+          await t.apply(
+            transitionWrite(sessionRow('s0', { version: 2, status: 'CANCELLED' }), {
+              release: [{ agentId: 'a1', slots: { cpu: 1000 } }],
+              timersCancelled: ['t0'],
+            }),
+          );
+          await t.finishOutbox('k0');
+          await t.putAgent({ id: 'a3', capacity: { cpu: 1 }, schedulable: true });
+          await t.setSchedulable('a1', false);
+          throw boom;
+        }).catch((e: unknown) => e);
+        expect(caught).toBe(boom);
+        expect(await tx((t) => t.statuses())).toEqual(new Map([['s0', 'PENDING']]));
+        expect(await tx((t) => t.agents())).toEqual([
+          {
+            id: 'a1',
+            capacity: { cpu: 4000, mem: 8192 },
+            reserved: { cpu: 1000 },
+            schedulable: true,
+          },
+          { id: 'a2', capacity: { cpu: 2000, 'cuda.device': 1 }, reserved: {}, schedulable: true },
+        ]);
+        expect(await tx((t) => t.history('s1'))).toEqual([]);
+        expect(await tx((t) => t.dueOutbox(100, 10))).toEqual([outboxRow('k0', 5, 's0')]);
+        expect(await tx((t) => t.dueTimers(100, 10))).toEqual([timerRow('s0', 't0', 5)]);
+        expect(await tx((t) => t.claimSessions(['PENDING'], 10))).toHaveLength(1);
+        expect(await tx((t) => t.nextDue())).toEqual({ timer: 5, outbox: 5 });
+      });
+
+      it('lets exactly one of two concurrent writers of the same version win', async () => {
+        await insert(sessionRow('s1'));
+        const write = (status: Status) =>
+          tx((t) => t.apply(transitionWrite(sessionRow('s1', { version: 2, status }))));
+        const results = await Promise.all([write('SCHEDULED'), write('CANCELLED')]);
+        const wins = results.filter((r) => r.ok);
+        expect(wins).toHaveLength(1);
+        expect(results.filter((r) => !r.ok)).toEqual([
+          { ok: false, conflict: 'version', actual: 2 },
+        ]);
+      });
+    });
+
+    describe('claimSessions', () => {
+      async function seed(): Promise<void> {
+        await insert(sessionRow('s3', { submittedAt: 30 }));
+        await insert(sessionRow('s1', { submittedAt: 10 }));
+        await insert(sessionRow('s2b', { submittedAt: 20 }));
+        await insert(sessionRow('s2a', { submittedAt: 20 }));
+        await insert(sessionRow('r1', { submittedAt: 5, status: 'SCHEDULED' }));
+        await insert(sessionRow('x1', { submittedAt: 1, status: 'CANCELLED' }));
+      }
+      const ids = (rows: SessionRow[]) => rows.map((r) => r.id);
+
+      it('claims sessions in the given status, oldest first with ties by id, up to the limit', async () => {
+        await seed();
+        expect(ids(await tx((t) => t.claimSessions(['PENDING'], 10)))).toEqual([
+          's1',
+          's2a',
+          's2b',
+          's3',
+        ]);
+        expect(ids(await tx((t) => t.claimSessions(['PENDING'], 2)))).toEqual(['s1', 's2a']);
+        expect(await tx((t) => t.claimSessions(['RUNNING'], 10))).toEqual([]);
+      });
+
+      it('merges several statuses into one oldest-first list', async () => {
+        await seed();
+        expect(ids(await tx((t) => t.claimSessions(['SCHEDULED', 'PENDING'], 3)))).toEqual([
+          'r1',
+          's1',
+          's2a',
+        ]);
+      });
+
+      it('follows status changes: a session is claimed only for its current status', async () => {
+        await seed();
+        await tx((t) =>
+          t.apply(
+            transitionWrite(sessionRow('s1', { version: 2, submittedAt: 10, status: 'SCHEDULED' })),
+          ),
+        );
+        expect(ids(await tx((t) => t.claimSessions(['PENDING'], 10)))).toEqual([
+          's2a',
+          's2b',
+          's3',
+        ]);
+        expect(ids(await tx((t) => t.claimSessions(['SCHEDULED'], 10)))).toEqual(['r1', 's1']);
+        await tx((t) =>
+          t.apply(
+            transitionWrite(sessionRow('s1', { version: 3, submittedAt: 10, status: 'PENDING' })),
+          ),
+        );
+        expect(ids(await tx((t) => t.claimSessions(['PENDING'], 10)))).toEqual([
+          's1',
+          's2a',
+          's2b',
+          's3',
+        ]);
+      });
+
+      it('keeps order over a thousand sessions inserted out of order', async () => {
+        await tx(async (t) => {
+          for (let i = 0; i < 1000; i += 1) {
+            const at = (i * 7919) % 1000;
+            await t.apply(
+              transitionWrite(sessionRow(`s${String(i).padStart(4, '0')}`, { submittedAt: at })),
+            );
+          }
+        });
+        const claimed = await tx((t) => t.claimSessions(['PENDING'], 1000));
+        const times = claimed.map((r) => r.submittedAt);
+        expect(times).toEqual([...times].sort((a, b) => a - b));
+        expect(claimed).toHaveLength(1000);
+        expect(claimed[0]?.submittedAt).toBe(0);
+      });
+    });
+
+    describe('ownerUsage and statuses', () => {
+      it('counts sessions and sums holds per owner among the given statuses', async () => {
+        await insert(
+          sessionRow('s1', { status: 'RUNNING', holds: { a1: { cpu: 100 }, a2: { cpu: 50 } } }),
+        );
+        await insert(sessionRow('s2', { status: 'CREATING', holds: { a1: { cpu: 10, mem: 5 } } }));
+        await insert(
+          sessionRow('s3', { owner: 'bob', status: 'RUNNING', holds: { a1: { mem: 7 } } }),
+        );
+        await insert(sessionRow('s4', { owner: 'carol', status: 'PENDING' }));
+        const usage = await tx((t) => t.ownerUsage(['RUNNING', 'CREATING']));
+        expect(usage).toEqual(
+          new Map([
+            ['alice', { sessions: 2, slots: { cpu: 160, mem: 5 } }],
+            ['bob', { sessions: 1, slots: { mem: 7 } }],
+          ]),
+        );
+      });
+
+      it('follows status and hold changes in ownerUsage', async () => {
+        await insert(sessionRow('s1', { status: 'RUNNING', holds: { a1: { cpu: 100 } } }));
+        await tx((t) =>
+          t.apply(
+            transitionWrite(sessionRow('s1', { version: 2, status: 'TERMINATED', holds: {} })),
+          ),
+        );
+        expect(await tx((t) => t.ownerUsage(['RUNNING']))).toEqual(new Map());
+        expect(await tx((t) => t.ownerUsage(['TERMINATED']))).toEqual(
+          new Map([['alice', { sessions: 1, slots: {} }]]),
+        );
+      });
+
+      it('lists every session with its status', async () => {
+        await insert(sessionRow('s1', { status: 'RUNNING' }));
+        await insert(sessionRow('s2'));
+        expect(await tx((t) => t.statuses())).toEqual(
+          new Map<string, Status>([
+            ['s1', 'RUNNING'],
+            ['s2', 'PENDING'],
+          ]),
+        );
+      });
+    });
+  });
+}
