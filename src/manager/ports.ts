@@ -115,6 +115,14 @@ export interface StoreTx {
   statusOf(ids: string[]): Promise<Map<string, Status>>;
   /** Apply one transition atomically within the transaction (a savepoint per write). */
   apply(write: TransitionWrite): Promise<ApplyResult>;
+  /**
+   * Optional batch form of `apply`: the writes are applied in order, each as `apply` would (a
+   * refused write keeps nothing and later writes see the state without it), with one result per
+   * write. Stores that pay a round trip per statement (SQL) implement it to write a whole stage in
+   * a few statements; callers fall back to `apply` one by one when it is absent. If a write
+   * throws (a caller bug such as a bad version), nothing of the batch is kept.
+   */
+  applyMany?(writes: readonly TransitionWrite[]): Promise<ApplyResult[]>;
   /** Timers with `dueAt <= now`, earliest first, locked (skip locked). */
   dueTimers(now: number, limit: number): Promise<TimerRow[]>;
   /** Outbox rows with `dueAt <= now`, earliest first, locked (skip locked). */
