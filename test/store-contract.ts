@@ -343,6 +343,58 @@ export function storeContract(
       });
     });
 
+    describe('applyMany (when implemented)', () => {
+      it('applies writes in order, one result each; a refused write keeps nothing', async (ctx) => {
+        const supported = await tx(async (t) => t.applyMany !== undefined);
+        if (!supported) ctx.skip();
+        await withAgents();
+        const results = await tx(async (t) =>
+          (t.applyMany as NonNullable<StoreTx['applyMany']>)([
+            transitionWrite(sessionRow('s1'), {
+              reserve: [{ agentId: 'a2', slots: { cpu: 1500 } }],
+            }),
+            transitionWrite(sessionRow('s2'), {
+              reserve: [{ agentId: 'a2', slots: { cpu: 501 } }],
+              outbox: [outboxRow('k2', 1, 's2')],
+            }),
+            transitionWrite(sessionRow('s3'), {
+              reserve: [{ agentId: 'a2', slots: { cpu: 500 } }],
+            }),
+          ]),
+        );
+        expect(results).toEqual([
+          { ok: true },
+          {
+            ok: false,
+            conflict: 'capacity',
+            agentId: 'a2',
+            slot: 'cpu',
+            requested: 501,
+            free: 500,
+          },
+          { ok: true },
+        ]);
+        expect(await reservedOn('a2')).toEqual({ cpu: 2000 });
+        expect([...(await tx((t) => t.statuses())).keys()].sort()).toEqual(['s1', 's3']);
+        expect(await tx((t) => t.dueOutbox(100, 10))).toEqual([]);
+      });
+
+      it('keeps nothing of the batch when one write throws', async (ctx) => {
+        const supported = await tx(async (t) => t.applyMany !== undefined);
+        if (!supported) ctx.skip();
+        const error = await tx(async (t) => {
+          await t.apply(transitionWrite(sessionRow('s0')));
+          const thrown = await (t.applyMany as NonNullable<StoreTx['applyMany']>)([
+            transitionWrite(sessionRow('s1')),
+            transitionWrite(sessionRow('s2', { version: 7 }), { expectedVersion: 0 }),
+          ]).catch((e: unknown) => e);
+          return thrown;
+        });
+        expect((error as StoreInvariantError).code).toBe('bad-version');
+        expect(await tx((t) => t.statuses())).toEqual(new Map([['s0', 'PENDING']]));
+      });
+    });
+
     describe('history', () => {
       it('keeps history rows per session in the order written', async () => {
         const first = historyRow('s1', 1, 'PENDING', 'SCHEDULED');

@@ -179,6 +179,17 @@ class MemoryTx implements StoreTx {
     }
   }
 
+  async applyMany(writes: readonly TransitionWrite[]): Promise<ApplyResult[]> {
+    this.check('applyMany');
+    const mark = this.state.journal.mark();
+    try {
+      return writes.map((write) => applyWrite(this.state, write, this.copy));
+    } catch (error) {
+      this.state.journal.rollbackTo(mark);
+      throw error;
+    }
+  }
+
   async dueTimers(now: number, limit: number): Promise<TimerRow[]> {
     this.check('dueTimers');
     return this.state.timers.due(now, limit).map((row) => ({ ...row }));
