@@ -1,0 +1,78 @@
+/**
+ * Dense slot vectors for the placement hot path: one integer per slot, in the order agents are
+ * ranked by (accelerators first, as Backend.AI's selectors do, then cpu, then memory).
+ */
+import type { SlotName, Slots } from '../../core/types.js';
+
+/** Slot order of a dense vector; also the priority order of the selectors' ranking. */
+export const RANK_ORDER = [
+  'cuda.device',
+  'cuda.shares',
+  'cpu',
+  'mem',
+] as const satisfies SlotName[];
+
+/** A dense slot vector, indexed like `RANK_ORDER`. */
+export type Vec = number[];
+
+/** The dense form of a slot vector (absent slots are zero). */
+export function toVec(slots: Slots): Vec {
+  return RANK_ORDER.map((slot) => slots[slot] ?? 0);
+}
+
+/** The sparse form of a dense vector (zero slots left out). */
+export function toSlots(vec: Vec): Slots {
+  const slots: Slots = {};
+  RANK_ORDER.forEach((slot, i) => {
+    if (vec[i]! !== 0) slots[slot] = vec[i]!;
+  });
+  return slots;
+}
+
+/** `capacity - reserved`, never below zero in any slot (an overcommitted slot has none free). */
+export function freeVec(capacity: Slots, reserved: Slots): Vec {
+  return RANK_ORDER.map((slot) => Math.max(0, (capacity[slot] ?? 0) - (reserved[slot] ?? 0)));
+}
+
+/** True when `need` fits in `free` in every slot. */
+export function fitsVec(need: Vec, free: Vec): boolean {
+  for (let i = 0; i < need.length; i++) if (need[i]! > free[i]!) return false;
+  return true;
+}
+
+/** True when `a >= b` in every slot. */
+export function dominates(a: Vec, b: Vec): boolean {
+  return fitsVec(b, a);
+}
+
+/** Lexicographic order in `RANK_ORDER`: negative when `a` ranks below `b`. */
+export function lexCompare(a: Vec, b: Vec): number {
+  for (let i = 0; i < a.length; i++) {
+    const diff = a[i]! - b[i]!;
+    if (diff !== 0) return diff;
+  }
+  return 0;
+}
+
+/** `into += add`, in place. */
+export function addInto(into: Vec, add: Vec): void {
+  for (let i = 0; i < into.length; i++) into[i] = into[i]! + add[i]!;
+}
+
+/** `into -= sub`, in place. */
+export function subInto(into: Vec, sub: Vec): void {
+  for (let i = 0; i < into.length; i++) into[i] = into[i]! - sub[i]!;
+}
+
+/** The sum of several dense vectors. */
+export function sumVec(vecs: Vec[]): Vec {
+  const total = RANK_ORDER.map(() => 0);
+  for (const vec of vecs) addInto(total, vec);
+  return total;
+}
+
+/** `cpu=4000 mem=8192`: the non-zero slots of a vector, for messages. */
+export function showVec(vec: Vec): string {
+  const parts = RANK_ORDER.flatMap((slot, i) => (vec[i]! === 0 ? [] : [`${slot}=${vec[i]!}`]));
+  return parts.length === 0 ? 'nothing' : parts.join(' ');
+}
