@@ -1,0 +1,151 @@
+/**
+ * Rows to values and back. Decoding is defensive: a column that does not hold what this code
+ * wrote raises `CorruptRowError` naming the row, never a TypeError deep in the manager.
+ */
+import type { Slots, Status } from '../../../core/types.js';
+import { STATUSES } from '../../../core/types.js';
+import type {
+  AgentRow,
+  HistoryRow,
+  OutboxRow,
+  SessionRow,
+  TimerRow,
+} from '../../../manager/ports.js';
+import { CorruptRowError } from './errors.js';
+
+/** Slot name -> column stem (`cuda.device` -> `cuda_device`), in `SLOT_NAMES` order. */
+export const SLOT_COLUMNS = [
+  ['cpu', 'cpu'],
+  ['mem', 'mem'],
+  ['cuda.device', 'cuda_device'],
+  ['cuda.shares', 'cuda_shares'],
+] as const;
+
+const STATUS_SET: ReadonlySet<string> = new Set(STATUSES);
+
+/** Driver values for BIGINT arrive as number, string or bigint; all become numbers. */
+export function num(value: unknown): number {
+  return typeof value === 'number' ? value : Number(value);
+}
+
+/** Slots from `<stem>_<suffix>` columns, without zero entries. */
+export function slotsFromColumns(row: Record<string, unknown>, suffix: string): Slots {
+  const out: Record<string, number> = {};
+  for (const [slot, stem] of SLOT_COLUMNS) {
+    const amount = num(row[`${stem}_${suffix}`]);
+    if (amount !== 0) out[slot] = amount;
+  }
+  return out as Slots;
+}
+
+/** The four slot amounts of a vector, in column order (absent = 0). */
+export function slotVector(slots: Slots): [number, number, number, number] {
+  return [slots.cpu ?? 0, slots.mem ?? 0, slots['cuda.device'] ?? 0, slots['cuda.shares'] ?? 0];
+}
+
+export function decodeAgent(row: Record<string, unknown>): AgentRow {
+  const agent: AgentRow = {
+    id: String(row.id),
+    capacity: slotsFromColumns(row, 'capacity'),
+    reserved: slotsFromColumns(row, 'reserved'),
+    schedulable: row.schedulable === true,
+  };
+  if (row.labels !== null && row.labels !== undefined) {
+    agent.labels = row.labels as Record<string, string>;
+  }
+  return agent;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function checkHolds(id: string, holds: unknown): Record<string, Slots> {
+  if (!isPlainObject(holds)) {
+    throw new CorruptRowError('sessions', id, 'holds', `must be an object, got ${shown(holds)}`);
+  }
+  for (const [agentId, slots] of Object.entries(holds)) {
+    const bad = !isPlainObject(slots)
+      ? slots
+      : Object.values(slots).find(
+          (v) => typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0,
+        );
+    if (bad !== undefined || !isPlainObject(slots)) {
+      const problem = `must hold non-negative integer slot amounts, got ${shown(slots)}`;
+      throw new CorruptRowError('sessions', id, `holds.${agentId}`, problem);
+    }
+  }
+  return holds as Record<string, Slots>;
+}
+
+function checkStatus(id: string, status: unknown): Status {
+  if (typeof status !== 'string' || !STATUS_SET.has(status)) {
+    const allowed = `must be one of ${STATUSES.join(', ')}, got ${shown(status)}`;
+    throw new CorruptRowError('sessions', id, 'status', allowed);
+  }
+  return status as Status;
+}
+
+/** Decodes a `sessions` row; throws `CorruptRowError` naming the session for bad columns. */
+export function decodeSession(row: Record<string, unknown>): SessionRow {
+  const id = String(row.id);
+  const snapshot = row.snapshot;
+  if (!isPlainObject(snapshot)) {
+    const problem = `must be a JSON object (the chart's snapshot), got ${shown(snapshot)}`;
+    throw new CorruptRowError('sessions', id, 'snapshot', problem);
+  }
+  return {
+    id,
+    owner: String(row.owner),
+    priority: num(row.priority),
+    status: checkStatus(id, row.status),
+    substate: String(row.substate),
+    version: num(row.version),
+    submittedAt: num(row.submitted_at),
+    updatedAt: num(row.updated_at),
+    holds: checkHolds(id, row.holds),
+    snapshot,
+  };
+}
+
+export function decodeHistory(row: Record<string, unknown>): HistoryRow {
+  const out: HistoryRow = {
+    sessionId: String(row.session_id),
+    at: num(row.at),
+    from: row.from_status as Status,
+    to: row.to_status as Status,
+    substate: String(row.substate),
+  };
+  if (row.reason !== null && row.reason !== undefined) out.reason = String(row.reason);
+  return out;
+}
+
+export function decodeOutbox(row: Record<string, unknown>): OutboxRow {
+  const key = String(row.key);
+  if (!isPlainObject(row.effect) || typeof row.effect.type !== 'string') {
+    const problem = `must be an agent effect object, got ${shown(row.effect)}`;
+    throw new CorruptRowError('outbox', key, 'effect', problem);
+  }
+  return {
+    key,
+    sessionId: String(row.session_id),
+    agentId: String(row.agent_id),
+    effect: row.effect as unknown as OutboxRow['effect'],
+    dueAt: num(row.due_at),
+    tries: num(row.tries),
+  };
+}
+
+export function decodeTimer(row: Record<string, unknown>): TimerRow {
+  return {
+    sessionId: String(row.session_id),
+    timerId: String(row.timer_id),
+    event: String(row.event),
+    dueAt: num(row.due_at),
+  };
+}

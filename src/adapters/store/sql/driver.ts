@@ -1,0 +1,30 @@
+/**
+ * The little a SQL store needs from a PostgreSQL driver: run parameterized statements on one
+ * connection inside a transaction. Two implementations: `pg` (a server) and PGlite (embedded).
+ */
+
+/** Rows of one statement, with the number of rows it touched. */
+export interface SqlResult<R> {
+  rows: R[];
+  rowCount: number;
+}
+
+/** One connection inside an open transaction. */
+export interface SqlConnection {
+  /** Runs one statement; `params` are `$1, $2, ...` (strings, numbers, booleans, string arrays). */
+  query<R = Record<string, unknown>>(
+    text: string,
+    params?: readonly unknown[],
+  ): Promise<SqlResult<R>>;
+}
+
+/** A PostgreSQL driver: transactions on a connection from a pool (or the single embedded one). */
+export interface SqlDriver {
+  /** `postgres` or `pglite`, for messages. */
+  readonly kind: 'postgres' | 'pglite';
+  /** Where the database is (`127.0.0.1:5432/db`, `memory`, a directory), for messages. */
+  readonly location: string;
+  /** Runs `work` between BEGIN and COMMIT; rolls back and rethrows if `work` throws. */
+  transaction<T>(work: (conn: SqlConnection) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,99 @@
+/**
+ * Errors the SQL store throws when the database itself is the problem: out of reach, migrated by
+ * a newer release, or holding a row this code cannot read. `instanceof` works across duplicated
+ * copies of the package: each class checks a global brand, not the prototype.
+ */
+
+const UNAVAILABLE = Symbol.for('session-lifecycle.StoreUnavailableError');
+const TOO_NEW = Symbol.for('session-lifecycle.SchemaTooNewError');
+const CORRUPT = Symbol.for('session-lifecycle.CorruptRowError');
+
+function branded(candidate: unknown, brand: symbol): boolean {
+  return typeof candidate === 'object' && candidate !== null && brand in candidate;
+}
+
+function causeText(cause: unknown): string {
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code;
+    const text = cause.message || cause.name;
+    return typeof code === 'string' && !text.includes(code) ? `${text} (${code})` : text;
+  }
+  return String(cause);
+}
+
+/**
+ * The database cannot be reached (nothing listening, unknown host, refused login, missing
+ * database). `host` and `port` say where it was looked for; `cause` is the driver's error.
+ * Retryable: the same call may succeed once the server is back.
+ */
+export class StoreUnavailableError extends Error {
+  readonly code = 'store-unavailable';
+  readonly retryable = true;
+  readonly host: string;
+  readonly port: number | undefined;
+
+  constructor(host: string, port: number | undefined, cause: unknown) {
+    const where = port === undefined ? host : `${host}:${port}`;
+    super(`cannot reach the PostgreSQL store at ${where}: ${causeText(cause)}`, { cause });
+    this.name = 'StoreUnavailableError';
+    this.host = host;
+    this.port = port;
+    Object.defineProperty(this, UNAVAILABLE, { value: true });
+  }
+
+  static override [Symbol.hasInstance](candidate: unknown): boolean {
+    return branded(candidate, UNAVAILABLE);
+  }
+}
+
+/**
+ * The database was migrated by a newer release than this one: its schema version is `found`,
+ * this code knows up to `known`. Nothing was changed; upgrade the package or use another database.
+ */
+export class SchemaTooNewError extends Error {
+  readonly code = 'schema-too-new';
+  readonly retryable = false;
+  readonly found: number;
+  readonly known: number;
+
+  constructor(found: number, known: number) {
+    super(
+      `the store's schema is at version ${found} but this release knows versions up to ${known}: ` +
+        'upgrade session-lifecycle to a release that knows it, or point it at another database',
+    );
+    this.name = 'SchemaTooNewError';
+    this.found = found;
+    this.known = known;
+    Object.defineProperty(this, TOO_NEW, { value: true });
+  }
+
+  static override [Symbol.hasInstance](candidate: unknown): boolean {
+    return branded(candidate, TOO_NEW);
+  }
+}
+
+/**
+ * A row holds something this code cannot decode (a snapshot that is not an object, an unknown
+ * status, a negative slot amount). `table` and `id` name the row, `field` the column.
+ */
+export class CorruptRowError extends Error {
+  readonly code = 'corrupt-row';
+  readonly retryable = false;
+  readonly table: string;
+  readonly id: string;
+  readonly field: string;
+
+  constructor(table: string, id: string, field: string, problem: string) {
+    const row = table === 'sessions' ? `session '${id}'` : `${table} row '${id}'`;
+    super(`${row} is corrupt in the store: ${field} ${problem}; repair or delete the row`);
+    this.name = 'CorruptRowError';
+    this.table = table;
+    this.id = id;
+    this.field = field;
+    Object.defineProperty(this, CORRUPT, { value: true });
+  }
+
+  static override [Symbol.hasInstance](candidate: unknown): boolean {
+    return branded(candidate, CORRUPT);
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * The store's schema, as an ordered list of migrations. Each runs once, in order, in the
+ * transaction that opens the store; `schema_version` records which ran. Never edit a migration
+ * that has shipped: add the next one.
+ *
+ * Slots are one BIGINT column per slot (`cpu`, `mem`, `cuda_device`, `cuda_shares`) so the
+ * capacity check is plain arithmetic on locked rows. Times are epoch milliseconds. Ids use the
+ * "C" collation so that they sort by code unit, as JavaScript compares strings.
+ */
+
+/** One schema step. `version` numbers are 1, 2, 3, ... without gaps. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'agents, sessions, history, outbox, timers',
+    sql: `
+CREATE TABLE agents (
+  id text COLLATE "C" PRIMARY KEY,
+  schedulable boolean NOT NULL,
+  labels jsonb,
+  cpu_capacity bigint NOT NULL DEFAULT 0,
+  mem_capacity bigint NOT NULL DEFAULT 0,
+  cuda_device_capacity bigint NOT NULL DEFAULT 0,
+  cuda_shares_capacity bigint NOT NULL DEFAULT 0,
+  cpu_reserved bigint NOT NULL DEFAULT 0 CHECK (cpu_reserved >= 0),
+  mem_reserved bigint NOT NULL DEFAULT 0 CHECK (mem_reserved >= 0),
+  cuda_device_reserved bigint NOT NULL DEFAULT 0 CHECK (cuda_device_reserved >= 0),
+  cuda_shares_reserved bigint NOT NULL DEFAULT 0 CHECK (cuda_shares_reserved >= 0)
+);
+
+CREATE TABLE sessions (
+  id text COLLATE "C" PRIMARY KEY,
+  owner text NOT NULL,
+  priority double precision NOT NULL,
+  status text NOT NULL,
+  substate text NOT NULL,
+  version integer NOT NULL,
+  submitted_at double precision NOT NULL,
+  updated_at double precision NOT NULL,
+  held_cpu bigint NOT NULL DEFAULT 0,
+  held_mem bigint NOT NULL DEFAULT 0,
+  held_cuda_device bigint NOT NULL DEFAULT 0,
+  held_cuda_shares bigint NOT NULL DEFAULT 0,
+  holds jsonb NOT NULL,
+  snapshot jsonb NOT NULL
+);
+CREATE INDEX sessions_claim ON sessions (status, submitted_at, id);
+
+CREATE TABLE history (
+  seq bigserial PRIMARY KEY,
+  session_id text COLLATE "C" NOT NULL,
+  at double precision NOT NULL,
+  from_status text NOT NULL,
+  to_status text NOT NULL,
+  substate text NOT NULL,
+  reason text
+);
+CREATE INDEX history_session ON history (session_id, seq);
+
+CREATE TABLE outbox (
+  key text COLLATE "C" PRIMARY KEY,
+  session_id text NOT NULL,
+  agent_id text NOT NULL,
+  effect jsonb NOT NULL,
+  due_at double precision NOT NULL,
+  tries integer NOT NULL DEFAULT 0
+);
+CREATE INDEX outbox_due ON outbox (due_at, key);
+
+CREATE TABLE timers (
+  session_id text COLLATE "C" NOT NULL,
+  timer_id text COLLATE "C" NOT NULL,
+  event text NOT NULL,
+  due_at double precision NOT NULL,
+  PRIMARY KEY (session_id, timer_id)
+);
+CREATE INDEX timers_due ON timers (due_at, session_id, timer_id);
+`,
+  },
+];
+
+/** The newest schema version this code knows. */
+export const LATEST_VERSION = MIGRATIONS.reduce((top, m) => Math.max(top, m.version), 0);

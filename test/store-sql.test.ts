@@ -1,0 +1,271 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { afterAll, describe, expect, it } from 'vitest';
+import { StoreInvariantError } from '../src/adapters/store/errors.js';
+import { LATEST_VERSION } from '../src/adapters/store/sql/migrations.js';
+import {
+  CorruptRowError,
+  openPgliteStore,
+  SchemaTooNewError,
+  StoreUnavailableError,
+} from '../src/adapters/store/sql/pglite.js';
+import { openPostgresStore } from '../src/adapters/store/sql/postgres.js';
+import type { SqlStore } from '../src/adapters/store/sql/store.js';
+import type { TransitionWrite } from '../src/manager/ports.js';
+import {
+  createTestDatabase,
+  type TestDatabase,
+  truncateStore,
+  unusedPort,
+} from './helpers/postgres.js';
+import { sessionRow, storeContract, timerRow, transitionWrite } from './store-contract.js';
+
+// One PGlite instance and one PostgreSQL database for the whole file, emptied before each test
+// (creating either takes seconds).
+let pglite: Promise<PGlite> | undefined;
+let database: Promise<TestDatabase> | undefined;
+const sharedPglite = () => {
+  pglite ??= PGlite.create();
+  return pglite;
+};
+const sharedDatabase = () => {
+  database ??= createTestDatabase();
+  return database;
+};
+
+afterAll(async () => {
+  await (await pglite)?.close();
+  await (await database)?.drop();
+});
+
+async function openPglite(): Promise<SqlStore> {
+  const store = await openPgliteStore({ db: await sharedPglite() });
+  await truncateStore(store);
+  return store;
+}
+
+async function openPostgres(): Promise<SqlStore> {
+  const store = await openPostgresStore({ connectionString: (await sharedDatabase()).url });
+  await truncateStore(store);
+  return store;
+}
+
+storeContract('pglite', openPglite);
+storeContract('postgres', openPostgres);
+
+const rawQuery = (store: SqlStore, text: string) =>
+  store.driver.transaction((conn) => conn.query<Record<string, unknown>>(text));
+
+const agentA1 = { id: 'a1', capacity: { cpu: 4000, mem: 8192 }, schedulable: true };
+
+describe.each([
+  ['pglite', openPglite],
+  ['postgres', openPostgres],
+] as const)('SQL store on %s', (_name, open) => {
+  it('applies each migration once, however often the store is opened', async () => {
+    const first = await open();
+    await first.close();
+    const second = await open();
+    const { rows } = await rawQuery(second, 'SELECT version FROM schema_version ORDER BY version');
+    expect(rows).toEqual([{ version: 1 }]);
+    expect(LATEST_VERSION).toBe(1);
+    await second.close();
+  });
+
+  it('refuses a database whose schema is newer than this release and changes nothing', async () => {
+    const store = await open();
+    await rawQuery(store, "INSERT INTO schema_version (version, name) VALUES (7, 'future')");
+    await store.close();
+    const error = await open().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SchemaTooNewError);
+    expect((error as SchemaTooNewError).found).toBe(7);
+    expect((error as SchemaTooNewError).known).toBe(1);
+    expect((error as Error).message).toBe(
+      "the store's schema is at version 7 but this release knows versions up to 1: upgrade " +
+        'session-lifecycle to a release that knows it, or point it at another database',
+    );
+    const db = _name === 'pglite' ? await sharedPglite() : undefined;
+    const cleanup = db
+      ? await openPgliteStore({ db }).catch(() => undefined)
+      : await openPostgresStore({ connectionString: (await sharedDatabase()).url }).catch(
+          () => undefined,
+        );
+    expect(cleanup).toBeUndefined();
+    // Put the shared database back to the version this code knows.
+    await repairVersion(_name);
+  });
+
+  it('names the session when its snapshot column is not an object', async () => {
+    const store = await open();
+    await store.transaction((t) => t.apply(transitionWrite(sessionRow('s1'))));
+    await rawQuery(store, `UPDATE sessions SET snapshot = '"garbage"' WHERE id = 's1'`);
+    const error = await store
+      .transaction((t) => t.claimSessions(['PENDING'], 10))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CorruptRowError);
+    expect((error as CorruptRowError).id).toBe('s1');
+    expect((error as CorruptRowError).field).toBe('snapshot');
+    expect((error as Error).message).toBe(
+      "session 's1' is corrupt in the store: snapshot must be a JSON object (the chart's " +
+        'snapshot), got "garbage"; repair or delete the row',
+    );
+    await store.close();
+  });
+
+  it('names the session and the column for an unknown status or bad holds', async () => {
+    const store = await open();
+    await store.transaction((t) => t.apply(transitionWrite(sessionRow('s2'))));
+    await rawQuery(store, `UPDATE sessions SET status = 'WAITING' WHERE id = 's2'`);
+    const status = await store.transaction((t) => t.getSessions(['s2'])).catch((e: unknown) => e);
+    expect((status as Error).message).toBe(
+      "session 's2' is corrupt in the store: status must be one of PENDING, SCHEDULED, " +
+        'PREPARING, PREPARED, CREATING, RUNNING, TERMINATING, TERMINATED, CANCELLED, ERROR, got ' +
+        '"WAITING"; repair or delete the row',
+    );
+    await rawQuery(
+      store,
+      `UPDATE sessions SET status = 'PENDING', holds = '{"a1": {"cpu": -1}}' WHERE id = 's2'`,
+    );
+    const holds = await store.transaction((t) => t.getSessions(['s2'])).catch((e: unknown) => e);
+    expect(holds).toBeInstanceOf(CorruptRowError);
+    expect((holds as CorruptRowError).field).toBe('holds.a1');
+    await store.close();
+  });
+
+  it('applies a batch in order: refused writes keep nothing, the rest commit together', async () => {
+    const store = await open();
+    await store.transaction(async (t) => {
+      await t.putAgent(agentA1);
+      await t.apply(transitionWrite(sessionRow('old')));
+    });
+    const writes: TransitionWrite[] = [
+      transitionWrite(sessionRow('s1'), { reserve: [{ agentId: 'a1', slots: { cpu: 3000 } }] }),
+      transitionWrite(sessionRow('s2'), { reserve: [{ agentId: 'a1', slots: { cpu: 1001 } }] }),
+      transitionWrite(sessionRow('old', { version: 3 })),
+      transitionWrite(sessionRow('s3'), {
+        reserve: [{ agentId: 'a1', slots: { cpu: 1000 } }],
+        timersSet: [timerRow('s3', 't', 5)],
+      }),
+      transitionWrite(sessionRow('s3', { version: 2, status: 'SCHEDULED' }), {
+        timersCancelled: ['t'],
+        timersSet: [timerRow('s3', 'u', 7)],
+      }),
+    ];
+    const results = await store.transaction((t) => t.applyMany(writes));
+    expect(results).toEqual([
+      { ok: true },
+      { ok: false, conflict: 'capacity', agentId: 'a1', slot: 'cpu', requested: 1001, free: 1000 },
+      { ok: false, conflict: 'version', actual: 1 },
+      { ok: true },
+      { ok: true },
+    ]);
+    const after = await store.transaction(async (t) => ({
+      agents: await t.agents(),
+      statuses: await t.statuses(),
+      timers: await t.dueTimers(100, 10),
+      s3: await t.getSessions(['s3']),
+    }));
+    expect(after.agents[0]?.reserved).toEqual({ cpu: 4000 });
+    expect(after.statuses).toEqual(
+      new Map([
+        ['old', 'PENDING'],
+        ['s1', 'PENDING'],
+        ['s3', 'SCHEDULED'],
+      ]),
+    );
+    expect(after.timers).toEqual([timerRow('s3', 'u', 7)]);
+    expect(after.s3[0]?.version).toBe(2);
+    await store.close();
+  });
+
+  it('keeps nothing of a batch with a caller bug and leaves the transaction usable', async () => {
+    const store = await open();
+    await store.transaction((t) => t.putAgent(agentA1));
+    const outcome = await store.transaction(async (t) => {
+      const error = await t
+        .applyMany([
+          transitionWrite(sessionRow('s1'), { reserve: [{ agentId: 'a1', slots: { cpu: 10 } }] }),
+          transitionWrite(sessionRow('s2'), { release: [{ agentId: 'a1', slots: { cpu: 11 } }] }),
+        ])
+        .catch((e: unknown) => e);
+      const later = await t.apply(transitionWrite(sessionRow('s3')));
+      return { error, later };
+    });
+    expect(outcome.error).toBeInstanceOf(StoreInvariantError);
+    expect((outcome.error as StoreInvariantError).code).toBe('release-exceeds-reserved');
+    expect(outcome.later).toEqual({ ok: true });
+    expect(await store.transaction((t) => t.statuses())).toEqual(new Map([['s3', 'PENDING']]));
+    expect((await store.transaction((t) => t.agents()))[0]?.reserved).toEqual({});
+    await store.close();
+  });
+
+  it('refuses a tx used after its transaction ended', async () => {
+    const store = await open();
+    let kept: Parameters<Parameters<SqlStore['transaction']>[0]>[0] | undefined;
+    await store.transaction(async (t) => {
+      kept = t;
+    });
+    const error = await kept?.agents().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreInvariantError);
+    expect((error as StoreInvariantError).code).toBe('transaction-closed');
+    await store.close();
+  });
+});
+
+async function repairVersion(name: 'pglite' | 'postgres'): Promise<void> {
+  if (name === 'pglite') {
+    await (await sharedPglite()).query('DELETE FROM schema_version WHERE version > 1');
+    return;
+  }
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: (await sharedDatabase()).url });
+  await client.connect();
+  await client.query('DELETE FROM schema_version WHERE version > 1');
+  await client.end();
+}
+
+describe('SQL store availability and files', () => {
+  it('reports an unreachable server with host, port and cause', async () => {
+    const port = await unusedPort();
+    const error = await openPostgresStore({
+      connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as StoreUnavailableError).host).toBe('127.0.0.1');
+    expect((error as StoreUnavailableError).port).toBe(port);
+    expect((error as StoreUnavailableError).code).toBe('store-unavailable');
+    expect((error as Error).message).toBe(
+      `cannot reach the PostgreSQL store at 127.0.0.1:${port}: connect ECONNREFUSED ` +
+        `127.0.0.1:${port}`,
+    );
+  });
+
+  it('reports a missing database as unavailable', async () => {
+    const url = new URL((await sharedDatabase()).url);
+    url.pathname = '/sl_no_such_database';
+    const error = await openPostgresStore({ connectionString: url.toString() }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as Error).message).toBe(
+      `cannot reach the PostgreSQL store at ${url.hostname}:${url.port || 5432}: database ` +
+        '"sl_no_such_database" does not exist (3D000)',
+    );
+  });
+
+  it('keeps sessions in a PGlite directory across close and reopen', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sl-pglite-'));
+    try {
+      const first = await openPgliteStore({ dataDir: dir });
+      await first.transaction((t) => t.apply(transitionWrite(sessionRow('kept'))));
+      await first.close();
+      const second = await openPgliteStore({ dataDir: dir });
+      expect(await second.transaction((t) => t.statuses())).toEqual(new Map([['kept', 'PENDING']]));
+      await second.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
