@@ -1,5 +1,19 @@
+export { sessionMachine } from '../machines/session.machine.js';
+export * from './core/context.js';
+export {
+  contextOf,
+  type Decision,
+  decide,
+  type SessionSnapshot,
+  start,
+  statusOf,
+  substateOf,
+} from './core/decide.js';
 export * from './core/effects.js';
+export * from './core/errors.js';
 export * from './core/events.js';
+export { effectKey, KEY_STAGES, type KeyParts, type KeyStage, parseKey } from './core/keys.js';
+export { type PersistedSession, persist, restore } from './core/persist.js';
 export * from './core/types.js';
 export type * from './manager/ports.js';
 export * from './policy/backoff.js';

@@ -52,6 +52,14 @@ export interface SessionContext {
   statusSince: number;
   /** The top-level status the last notify reported (to emit `from` in the next one). */
   lastStatus: Status;
+  /** Epoch ms the current stage attempt (pull or create) started; bounds its deadline. */
+  attemptStartedAt: number;
+  /** Agents that answered the verification in progress (reset when a verification starts). */
+  inspected: string[];
+  /** Counter of inspect / destroy requests, the discriminator of their idempotency keys. */
+  requestSeq: number;
+  /** The agent the last failure came from (`null` when none), penalized on reschedule. */
+  failedAgentId: string | null;
 }
 
 /** What the chart is created with (`input` of the machine). */

@@ -1,0 +1,110 @@
+/**
+ * Persisting and restoring session snapshots. `persist` gives plain JSON (what the store
+ * keeps); `restore` checks it and rebuilds a snapshot without creating an actor. A restored
+ * snapshot decides exactly like the one that was persisted.
+ */
+import type { AnyStateNode, StateValue } from 'xstate';
+import { sessionMachine } from '../../machines/session.machine.js';
+import type { SessionSnapshot } from './decide.js';
+import { CorruptSnapshotError, UnknownStateError } from './errors.js';
+import { STATUSES } from './types.js';
+
+/** A persisted snapshot: plain JSON. */
+export interface PersistedSession {
+  status: 'active' | 'done';
+  value: StateValue;
+  context: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** The snapshot as plain JSON (`machine.getPersistedSnapshot`). */
+export function persist(snapshot: SessionSnapshot): PersistedSession {
+  return sessionMachine.getPersistedSnapshot(snapshot) as unknown as PersistedSession;
+}
+
+/**
+ * Rebuilds a snapshot from `persist` output. Throws `CorruptSnapshotError` naming the field
+ * when the JSON is malformed, `UnknownStateError` naming the state when the value names a
+ * state this chart does not have.
+ */
+export function restore(json: unknown): SessionSnapshot {
+  if (!isRecord(json)) throw new CorruptSnapshotError('(root)', json, 'an object');
+  checkContext(json.context);
+  checkValue(sessionMachine.root, json.value, 'value');
+  const snapshot = sessionMachine.resolveState({
+    value: json.value as StateValue,
+    context: json.context as never,
+  });
+  return snapshot as SessionSnapshot;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Each state value must walk down existing states to a leaf. */
+function checkValue(node: AnyStateNode, value: unknown, field: string): void {
+  const names = Object.keys(node.states);
+  if (typeof value === 'string') {
+    const child = node.states[value];
+    if (!child) throw new UnknownStateError(pathOf(node, value), names);
+    if (Object.keys(child.states).length > 0 && child.type !== 'final') {
+      throw new CorruptSnapshotError(field, value, `a state object below ${value}`);
+    }
+    return;
+  }
+  if (!isRecord(value) || Object.keys(value).length !== 1) {
+    throw new CorruptSnapshotError(field, value, 'a state name or { state: substate value }');
+  }
+  const [name, inner] = Object.entries(value)[0] as [string, unknown];
+  const child = node.states[name];
+  if (!child) throw new UnknownStateError(pathOf(node, name), names);
+  checkValue(child, inner, `${field}.${name}`);
+}
+
+function pathOf(node: AnyStateNode, name: string): string {
+  return [...node.path, name].join('.');
+}
+
+const FIELD_CHECKS: [string, (v: unknown) => boolean, string][] = [
+  ['sessionId', (v) => typeof v === 'string' && v !== '', 'a non-empty string'],
+  ['spec', isRecord, 'an object'],
+  ['policy', isRecord, 'an object'],
+  ['kernels', (v) => Array.isArray(v) && v.every(isKernel), 'an array of kernel states'],
+  ['holds', isRecord, 'an object of agent id -> slots'],
+  ['attempts', (v) => isRecord(v) && isCount(v.pull) && isCount(v.create), '{ pull, create }'],
+  ['reschedules', isCount, 'an integer >= 0'],
+  ['avoid', isRecord, 'an object of agent id -> count'],
+  ['history', Array.isArray, 'an array'],
+  ['backoffMs', isCount, 'an integer >= 0'],
+  ['rng', isCount, 'a 32-bit unsigned integer'],
+  ['statusSince', Number.isFinite, 'a finite number'],
+  ['lastStatus', (v) => (STATUSES as readonly unknown[]).includes(v), STATUSES.join(' | ')],
+  ['attemptStartedAt', Number.isFinite, 'a finite number'],
+  ['inspected', Array.isArray, 'an array of agent ids'],
+  ['requestSeq', isCount, 'an integer >= 0'],
+];
+
+function isCount(value: unknown): boolean {
+  return Number.isInteger(value) && (value as number) >= 0;
+}
+
+function isKernel(value: unknown): boolean {
+  return (
+    isRecord(value) &&
+    typeof value.id === 'string' &&
+    isRecord(value.slots) &&
+    (value.agentId === null || typeof value.agentId === 'string') &&
+    typeof value.status === 'string' &&
+    isCount(value.attempt)
+  );
+}
+
+function checkContext(context: unknown): void {
+  if (!isRecord(context)) throw new CorruptSnapshotError('context', context, 'an object');
+  for (const [name, test, allowed] of FIELD_CHECKS) {
+    if (!test(context[name])) {
+      throw new CorruptSnapshotError(`context.${name}`, context[name], allowed);
+    }
+  }
+}
