@@ -1,0 +1,157 @@
+/**
+ * What only a real PostgreSQL server can show: several connections at once. Two managers must
+ * never hold the same session, and a manager that dies must not keep its claims.
+ */
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { openPostgresStore } from '../src/adapters/store/sql/postgres.js';
+import type { SqlStore } from '../src/adapters/store/sql/store.js';
+import type { SqlStoreTx } from '../src/adapters/store/sql/tx.js';
+import { createTestDatabase, type TestDatabase, truncateStore } from './helpers/postgres.js';
+import { sessionRow, timerRow, transitionWrite } from './store-contract.js';
+
+let database: TestDatabase;
+let store: SqlStore;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => {
+  await database.drop();
+});
+beforeEach(async () => {
+  store = await openPostgresStore({ connectionString: database.url, maxConnections: 4 });
+  await truncateStore(store);
+});
+afterEach(async () => {
+  await store.close();
+});
+
+/** A promise with its resolve function, to hold a transaction open until a test says so. */
+function gate(): { wait: Promise<void>; open: () => void } {
+  let open: () => void = () => {};
+  const wait = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { wait, open };
+}
+
+async function seed(count: number): Promise<void> {
+  await store.transaction((t) =>
+    t.applyMany(
+      Array.from({ length: count }, (_, i) =>
+        transitionWrite(sessionRow(`s${i}`, { submittedAt: i }), {
+          timersSet: [timerRow(`s${i}`, 't', i)],
+        }),
+      ),
+    ),
+  );
+}
+
+const ids = (rows: { id: string }[]) => rows.map((row) => row.id);
+
+describe('SQL store on PostgreSQL with several connections', () => {
+  it('gives two transactions claiming at once disjoint sessions', async () => {
+    await seed(10);
+    const held = gate();
+    let first: string[] = [];
+    const holder = store.transaction(async (t) => {
+      first = ids(await t.claimSessions(['PENDING'], 6));
+      await held.wait;
+    });
+    while (first.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = await store.transaction(async (t) =>
+      ids(await t.claimSessions(['PENDING'], 10)),
+    );
+    held.open();
+    await holder;
+    expect(first).toEqual(['s0', 's1', 's2', 's3', 's4', 's5']);
+    expect(second).toEqual(['s6', 's7', 's8', 's9']);
+  });
+
+  it('skips the timers of a session another transaction has claimed', async () => {
+    await seed(3);
+    const held = gate();
+    let claimed = false;
+    const holder = store.transaction(async (t) => {
+      await t.claimSessions(['PENDING'], 1);
+      claimed = true;
+      await held.wait;
+    });
+    while (!claimed) await new Promise((resolve) => setTimeout(resolve, 5));
+    const timers = await store.transaction((t) => t.dueTimers(100, 10));
+    held.open();
+    await holder;
+    expect(timers.map((row) => row.sessionId)).toEqual(['s1', 's2']);
+  });
+
+  it('releases the claims of a connection that dies', async () => {
+    await seed(3);
+    const manager = new pg.Client({ connectionString: database.url });
+    await manager.connect();
+    manager.on('error', () => {});
+    await manager.query('BEGIN');
+    await manager.query('SELECT id FROM sessions FOR UPDATE');
+    const claim = () => store.transaction((t) => t.claimSessions(['PENDING'], 10));
+    expect(await claim()).toEqual([]);
+
+    // The manager's process dies: its socket closes without COMMIT or ROLLBACK.
+    (
+      manager as unknown as { connection: { stream: { destroy(): void } } }
+    ).connection.stream.destroy();
+    let after: string[] = [];
+    for (let i = 0; i < 100 && after.length === 0; i += 1) {
+      after = ids(await claim());
+      if (after.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(after).toEqual(['s0', 's1', 's2']);
+  });
+
+  it('lets one of two transactions inserting the same new session win; the other conflicts', async () => {
+    const held = gate();
+    let inserted = false;
+    const first = store.transaction(async (t: SqlStoreTx) => {
+      const result = await t.applyMany([transitionWrite(sessionRow('dup', { owner: 'alice' }))]);
+      inserted = true;
+      await held.wait;
+      return result;
+    });
+    while (!inserted) await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = store.transaction((t) =>
+      t.applyMany([
+        transitionWrite(sessionRow('dup', { owner: 'bob' })),
+        transitionWrite(sessionRow('other')),
+      ]),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    held.open();
+    expect(await first).toEqual([{ ok: true }]);
+    expect(await second).toEqual([{ ok: false, conflict: 'version', actual: 1 }, { ok: true }]);
+    const rows = await store.transaction((t) => t.getSessions(['dup', 'other']));
+    expect(rows.map((row) => [row.id, row.owner])).toEqual([
+      ['dup', 'alice'],
+      ['other', 'alice'],
+    ]);
+  });
+
+  it('never lets two managers reserve past an agent capacity', async () => {
+    await store.transaction((t) =>
+      t.putAgent({ id: 'a1', capacity: { cpu: 1000 }, schedulable: true }),
+    );
+    const other = await openPostgresStore({ connectionString: database.url });
+    const reserve = (target: SqlStore, prefix: string) =>
+      target.transaction((t) =>
+        t.applyMany(
+          Array.from({ length: 10 }, (_, i) =>
+            transitionWrite(sessionRow(`${prefix}${i}`), {
+              reserve: [{ agentId: 'a1', slots: { cpu: 100 } }],
+            }),
+          ),
+        ),
+      );
+    const results = (await Promise.all([reserve(store, 'x'), reserve(other, 'y')])).flat();
+    await other.close();
+    expect(results.filter((r) => r.ok)).toHaveLength(10);
+    expect((await store.transaction((t) => t.agents()))[0]?.reserved).toEqual({ cpu: 1000 });
+  });
+});
