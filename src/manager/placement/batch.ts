@@ -136,7 +136,7 @@ function capacityFailure(
     predicate: 'capacity',
     message:
       `kernel ${JSON.stringify(kernelId)} needs ${showVec(need)}; no schedulable agent has ` +
-      `that free${after} (${schedulable} schedulable agents)`,
+      `that free${after} (schedulable agents: ${schedulable})`,
   };
 }
 
