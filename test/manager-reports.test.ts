@@ -8,6 +8,7 @@ import {
   type InboxItem,
   ReportInbox,
   reportEvent,
+  type SessionReport,
 } from '../src/manager/reports.js';
 
 /** Only the fields `checkBinding` reads. */
@@ -65,7 +66,7 @@ describe('checkBinding', () => {
   });
 
   it('accepts image reports from any agent holding a kernel and rejects others', () => {
-    const pulled = (agentId: string): AgentReport => ({
+    const pulled = (agentId: string): SessionReport => ({
       type: 'image.pulled',
       agentId,
       sessionId: 's1',

@@ -1,0 +1,59 @@
+/**
+ * The manager's view of the decision core: restore a stored snapshot, decide, and read the
+ * columns a session row keeps. One place, so the rest of the manager does not depend on how
+ * snapshots are represented.
+ */
+import type { SessionContext, SessionInput } from '../core/context.js';
+import { decide, type SessionSnapshot, start, statusOf, substateOf } from '../core/decide.js';
+import type { Effect } from '../core/effects.js';
+import type { SessionEvent } from '../core/events.js';
+import { persist, restore } from '../core/persist.js';
+import type { Status } from '../core/types.js';
+import type { NextRow } from './transition.js';
+
+/** A restored chart snapshot (opaque to the manager apart from its context). */
+export type Snapshot = SessionSnapshot;
+
+/** What one event did to a snapshot. */
+export interface Decision {
+  next: Snapshot;
+  effects: Effect[];
+  changed: boolean;
+}
+
+/** Restores a stored snapshot; throws when the stored value is not a valid snapshot. */
+export function restoreSnapshot(stored: unknown): Snapshot {
+  return restore(stored);
+}
+
+export function decideEvent(snapshot: Snapshot, event: SessionEvent): Decision {
+  return decide(snapshot, event);
+}
+
+export function startSession(input: SessionInput): { next: Snapshot; effects: Effect[] } {
+  return start(input);
+}
+
+export function contextOf(snapshot: Snapshot): SessionContext {
+  return snapshot.context;
+}
+
+export function statusOfSnapshot(snapshot: Snapshot): Status {
+  return statusOf(snapshot);
+}
+
+/** The row columns for a snapshot, as of `now`. */
+export function rowColumns(snapshot: Snapshot, now: number): NextRow {
+  const context = contextOf(snapshot);
+  return {
+    id: context.sessionId,
+    owner: context.spec.owner,
+    priority: context.spec.priority,
+    status: statusOf(snapshot),
+    substate: substateOf(snapshot),
+    submittedAt: context.spec.submittedAt,
+    updatedAt: now,
+    holds: { ...context.holds },
+    snapshot: persist(snapshot),
+  };
+}

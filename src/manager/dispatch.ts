@@ -1,0 +1,220 @@
+/**
+ * The outbox dispatcher (DESIGN section 5, step 4): claims due agent calls, calls the agents
+ * outside any transaction, and feeds each answer back to its session as an event.
+ */
+import type { AgentEffect } from '../core/effects.js';
+import type { SessionEvent } from '../core/events.js';
+import type { Failure } from '../core/types.js';
+import { contextOf, restoreSnapshot } from './core-bridge.js';
+import { describeError } from './logger.js';
+import type { AgentCallResult, InspectResult, OutboxRow, SessionRow, StoreTx } from './ports.js';
+import type { Round, Runtime } from './runtime.js';
+import { sendEvents } from './send.js';
+import { isolated, loadRow } from './step.js';
+
+/**
+ * How long a claimed row stays hidden from other dispatchers while its call is in flight, ms.
+ * If this manager dies mid-call, another one (or `recover`) calls again after it: the key makes
+ * the repeat harmless.
+ */
+export const DISPATCH_LEASE_MS = 30_000;
+/** First delay before re-trying a destroy that failed transiently, ms; doubles per try. */
+export const DISPATCH_RETRY_MS = 1_000;
+/** Cap on that delay, ms. */
+export const DISPATCH_RETRY_MAX_MS = 60_000;
+
+/** An agent's answer, or the exception a misbehaving client threw. */
+type Answer = AgentCallResult | InspectResult | { thrown: unknown };
+
+/** Claims the rows due at the round's time (or `all` of them, for recovery) and runs them. */
+export async function dispatchDue(runtime: Runtime, round: Round, all = false): Promise<void> {
+  const horizon = all ? Number.MAX_SAFE_INTEGER : round.now;
+  const rows = await round.inTransaction(runtime, (tx) => claim(runtime, round, tx, horizon));
+  if (rows.length === 0) return;
+  const answers = await callAll(runtime, round, rows);
+  await round.inTransaction(runtime, async (tx) => {
+    for (const [index, row] of rows.entries()) {
+      await isolated(runtime, round, row.sessionId, () =>
+        settle(runtime, round, tx, row, answers[index]!),
+      );
+    }
+  });
+}
+
+/** Leases due rows; drops calls their session no longer wants (a stale pull or create). */
+async function claim(runtime: Runtime, round: Round, tx: StoreTx, horizon: number) {
+  const due = await tx.dueOutbox(horizon, runtime.batchSize);
+  const sessions = await tx.getSessions([...new Set(due.map((row) => row.sessionId))]);
+  const byId = new Map(sessions.map((row) => [row.id, row]));
+  const claimed: OutboxRow[] = [];
+  for (const row of due) {
+    if (isStale(row.effect, byId.get(row.sessionId))) {
+      runtime.logger.debug(logFields(row), 'stale agent call dropped');
+      await tx.finishOutbox(row.key);
+      continue;
+    }
+    await tx.retryOutbox(row.key, round.now + DISPATCH_LEASE_MS);
+    claimed.push(row);
+  }
+  return claimed;
+}
+
+/**
+ * A pull or create is only worth sending while the session still waits on that very attempt:
+ * creating kernels for a session that was cancelled meanwhile would leave them orphaned.
+ * Inspect and destroy calls always go out.
+ */
+function isStale(effect: AgentEffect, session: SessionRow | undefined): boolean {
+  if (effect.type === 'inspectKernels' || effect.type === 'destroyKernels') return false;
+  if (!session) return true;
+  try {
+    const context = contextOf(restoreSnapshot(session.snapshot));
+    if (effect.type === 'pullImages') {
+      return session.status !== 'PREPARING' || context.attempts.pull !== effect.attempt;
+    }
+    return session.status !== 'CREATING' || context.attempts.create !== effect.attempt;
+  } catch {
+    // An unreadable session is left to the stage that reports it; the call is not made.
+    return true;
+  }
+}
+
+/** Calls the agents: one session's calls in order, different sessions concurrently. */
+async function callAll(runtime: Runtime, round: Round, rows: OutboxRow[]): Promise<Answer[]> {
+  const answers: Answer[] = new Array(rows.length);
+  const bySession = new Map<string, number[]>();
+  for (const [index, row] of rows.entries()) {
+    const list = bySession.get(row.sessionId) ?? [];
+    list.push(index);
+    bySession.set(row.sessionId, list);
+  }
+  const chains = [...bySession.values()].map(async (indexes) => {
+    for (const index of indexes) answers[index] = await callOne(runtime, round, rows[index]!);
+  });
+  await Promise.all(chains);
+  return answers;
+}
+
+async function callOne(runtime: Runtime, round: Round, row: OutboxRow): Promise<Answer> {
+  round.dispatched += 1;
+  runtime.logger.debug(logFields(row), 'agent call dispatched');
+  try {
+    return await invoke(runtime, row.effect);
+  } catch (error) {
+    round.errors += 1;
+    runtime.logger.error({ ...logFields(row), err: describeError(error) }, 'agent call threw');
+    return { thrown: error };
+  }
+}
+
+function invoke(runtime: Runtime, effect: AgentEffect): Promise<AgentCallResult | InspectResult> {
+  switch (effect.type) {
+    case 'pullImages':
+      return runtime.agents.pullImages(effect);
+    case 'createKernels':
+      return runtime.agents.createKernels(effect);
+    case 'inspectKernels':
+      return runtime.agents.inspectKernels(effect);
+    case 'destroyKernels':
+      return runtime.agents.destroyKernels(effect);
+  }
+}
+
+/** Turns one answer into events for the session and finishes (or re-queues) the row. */
+async function settle(
+  runtime: Runtime,
+  round: Round,
+  tx: StoreTx,
+  row: OutboxRow,
+  answer: Answer,
+): Promise<void> {
+  if ('thrown' in answer) return retryLater(runtime, round, tx, row);
+  const session = await loadRow(tx, row.sessionId);
+  if (!session) return tx.finishOutbox(row.key);
+  const events = answerEvents(session, row.effect, answer, round.now);
+  if (events === 'retry') return retryLater(runtime, round, tx, row);
+  if (events.length > 0) {
+    const outcome = await sendEvents(runtime, round, tx, row.sessionId, events);
+    // On a conflict the row stays leased: the call is repeated (harmlessly) when it expires.
+    if (outcome.kind === 'conflict') return;
+  }
+  await tx.finishOutbox(row.key);
+}
+
+async function retryLater(runtime: Runtime, round: Round, tx: StoreTx, row: OutboxRow) {
+  const delay = Math.min(DISPATCH_RETRY_MAX_MS, DISPATCH_RETRY_MS * 2 ** Math.min(row.tries, 16));
+  runtime.logger.debug({ ...logFields(row), delayMs: delay }, 'agent call retried later');
+  await tx.retryOutbox(row.key, round.now + delay);
+}
+
+/** The events an answer stands for; `retry` when the call must be made again later. */
+function answerEvents(
+  session: SessionRow,
+  effect: AgentEffect,
+  answer: AgentCallResult | InspectResult,
+  now: number,
+): SessionEvent[] | 'retry' {
+  const { agentId, attempt } = effect;
+  switch (effect.type) {
+    case 'pullImages':
+      return answer.ok ? [] : [{ type: 'PULL_FAILED', now, agentId, attempt, ...failure(answer) }];
+    case 'createKernels':
+      return answer.ok
+        ? []
+        : [{ type: 'CREATE_FAILED', now, agentId, attempt, ...failure(answer) }];
+    case 'inspectKernels':
+      return inspectEvents(effect, answer as InspectResult, now);
+    case 'destroyKernels':
+      return destroyEvents(session, effect, answer, now);
+  }
+}
+
+function failure(answer: { ok: false; failure: Failure }): { failure: Failure } {
+  return { failure: answer.failure };
+}
+
+function inspectEvents(
+  effect: Extract<AgentEffect, { type: 'inspectKernels' }>,
+  answer: InspectResult,
+  now: number,
+): SessionEvent[] {
+  const { agentId, attempt } = effect;
+  if (!answer.ok) return [{ type: 'INSPECT_FAILED', now, agentId, attempt, ...failure(answer) }];
+  return [{ type: 'KERNELS_INSPECTED', now, agentId, attempt, kernels: answer.kernels }];
+}
+
+/**
+ * A confirmed destroy means the kernels are gone: one KERNEL_TERMINATED per kernel (TERMINATED
+ * if it was running, else CANCELLED). An agent-class failure means the agent is gone and its
+ * kernels with it; a permanent one means there is nothing the agent can destroy. Transient and
+ * ambiguous failures are retried.
+ */
+function destroyEvents(
+  session: SessionRow,
+  effect: Extract<AgentEffect, { type: 'destroyKernels' }>,
+  answer: AgentCallResult | InspectResult,
+  now: number,
+): SessionEvent[] | 'retry' {
+  if (
+    !answer.ok &&
+    (answer.failure.class === 'transient' || answer.failure.class === 'ambiguous')
+  ) {
+    return 'retry';
+  }
+  const kernels = contextOf(restoreSnapshot(session.snapshot)).kernels;
+  return effect.kernelIds.map((kernelId) => {
+    const running = kernels.find((kernel) => kernel.id === kernelId)?.status === 'RUNNING';
+    const outcome = answer.ok && running ? 'TERMINATED' : 'CANCELLED';
+    return { type: 'KERNEL_TERMINATED', now, agentId: effect.agentId, kernelId, outcome };
+  });
+}
+
+function logFields(row: OutboxRow) {
+  return {
+    sessionId: row.sessionId,
+    agentId: row.agentId,
+    attempt: row.effect.attempt,
+    call: row.effect.type,
+    key: row.key,
+  };
+}

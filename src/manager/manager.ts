@@ -1,0 +1,168 @@
+/**
+ * `createSessionManager`: the host of the session chart. It runs the stages against a
+ * `SessionStore`, dispatches agent calls through the outbox, applies agent reports, and tells
+ * subscribers about every committed transition (DESIGN sections 5 and 7).
+ */
+import { defaultPolicy } from '../policy/defaults.js';
+import { seededRandom } from '../policy/random.js';
+import { dispatchDue } from './dispatch.js';
+import { describeError, silentLogger } from './logger.js';
+import { createSelectorState } from './placement/types.js';
+import type { AgentReport, Logger } from './ports.js';
+import { processReports } from './receive.js';
+import { ReportInbox } from './reports.js';
+import { Round, type Runtime, serialQueue } from './runtime.js';
+import { scheduleStage } from './schedule.js';
+import { SessionOps } from './session-ops.js';
+import { fireTimers, prepareStage, startStage } from './stages.js';
+import type { ManagerOptions, SessionManager, TickSummary, TransitionNotice } from './types.js';
+
+/** Default number of sessions a stage handles per store transaction. */
+export const DEFAULT_BATCH_SIZE = 500;
+/** Default interval of `run()`, ms. */
+export const DEFAULT_RUN_INTERVAL_MS = 1_000;
+
+export function createSessionManager(options: ManagerOptions): SessionManager {
+  const listeners = new Set<(notice: TransitionNotice) => void>();
+  const runtime = resolveOptions(options, (notices) => publish(runtime.logger, listeners, notices));
+  const inbox: ReportInbox = new ReportInbox((batch) =>
+    processReports(runtime, batch, (item) => inbox.requeue(item)),
+  );
+  const ops = new SessionOps(runtime);
+  const ticks = serialQueue();
+  const loop = new RunLoop(runtime.logger, () => manager.tick());
+
+  const manager: SessionManager = {
+    registerAgent: (agent) => ops.registerAgent(agent),
+    submit: (spec) => ops.submit(spec),
+    cancel: (id, reason) => ops.cancel(id, reason),
+    terminate: (id) => ops.terminate(id),
+    receive: (report) => inbox.push(report),
+    tick: () => ticks(() => runTick(runtime, inbox)),
+    run: (intervalMs = DEFAULT_RUN_INTERVAL_MS) => loop.start(intervalMs),
+    stop: () => loop.stop(),
+    recover: () => ticks(() => ops.recover(inbox)),
+    get: (id) => ops.get(id),
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+  runtime.agents.onReport((report) => {
+    manager.receive(report).catch((error) => logRejected(runtime.logger, report, error));
+  });
+  return manager;
+}
+
+function resolveOptions(options: ManagerOptions, publishNotices: Runtime['publish']): Runtime {
+  const random = options.random ?? seededRandom(1);
+  return {
+    store: options.store,
+    agents: options.agents,
+    clock: options.clock,
+    policy: options.policy ?? defaultPolicy,
+    picker: options.picker ?? 'fifo',
+    selector: options.selector ?? 'concentrated',
+    limits: options.limits ?? {},
+    logger: options.logger ?? silentLogger,
+    random,
+    batchSize: checkBatchSize(options.batchSize ?? DEFAULT_BATCH_SIZE),
+    managerId: options.managerId ?? `manager-${Math.random().toString(36).slice(2, 10)}`,
+    selectorState: createSelectorState(),
+    publish: publishNotices,
+    serial: serialQueue(),
+  };
+}
+
+function checkBatchSize(batchSize: number): number {
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(`batchSize is ${batchSize}: it must be a positive integer`);
+  }
+  return batchSize;
+}
+
+/** One round: reports, timers, then the stages downstream first, then the outbox. */
+async function runTick(runtime: Runtime, inbox: ReportInbox): Promise<TickSummary> {
+  await inbox.idle();
+  const round = new Round(runtime.clock.now());
+  // Downstream first: a session advances at most one manager-driven stage per round, as
+  // Backend.AI's separate schedule, check-precondition and start rounds do.
+  const stages = [fireTimers, startStage, prepareStage, scheduleStage, dispatchDue];
+  for (const stage of stages) {
+    try {
+      await stage(runtime, round);
+    } catch (error) {
+      round.errors += 1;
+      runtime.logger.error({ stage: stage.name, err: describeError(error) }, 'stage failed');
+    }
+  }
+  const { now, timersFired, transitions, dispatched, errors } = round;
+  return { now, timersFired, transitions, dispatched, errors };
+}
+
+function publish(
+  logger: Logger,
+  listeners: Set<(notice: TransitionNotice) => void>,
+  notices: readonly TransitionNotice[],
+): void {
+  for (const notice of notices) {
+    logger.info({ ...notice }, 'session transition');
+    for (const listener of listeners) {
+      try {
+        listener(notice);
+      } catch (error) {
+        logger.error(
+          { sessionId: notice.sessionId, err: describeError(error) },
+          'subscriber threw',
+        );
+      }
+    }
+  }
+}
+
+function logRejected(logger: Logger, report: AgentReport, error: unknown): void {
+  const fields = { ...report, err: describeError(error) };
+  const typed = typeof error === 'object' && error !== null && 'code' in error;
+  if (typed) logger.warn(fields, 'report rejected');
+  else logger.error(fields, 'report failed');
+}
+
+/** The real-time loop behind `run()` / `stop()`. */
+class RunLoop {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private current: Promise<unknown> | undefined;
+  private running = false;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly tick: () => Promise<unknown>,
+  ) {}
+
+  start(intervalMs: number): void {
+    if (!Number.isFinite(intervalMs) || intervalMs < 0) {
+      throw new RangeError(`intervalMs is ${intervalMs}: it must be a non-negative number`);
+    }
+    if (this.running) return;
+    this.running = true;
+    this.schedule(0, intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.current;
+  }
+
+  private schedule(delay: number, intervalMs: number): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.current = this.tick()
+        .catch((error) => this.logger.error({ err: describeError(error) }, 'tick failed'))
+        .finally(() => {
+          this.current = undefined;
+          if (this.running) this.schedule(intervalMs, intervalMs);
+        });
+    }, delay);
+  }
+}

@@ -1,0 +1,120 @@
+/** Applies a batch of agent reports in one store transaction (see `ReportInbox`). */
+import { HOLDING_STATUSES } from '../core/types.js';
+import { contextOf, restoreSnapshot } from './core-bridge.js';
+import { UnknownSessionError } from './errors.js';
+import type { AgentReport, StoreTx } from './ports.js';
+import { checkBinding, type InboxItem, reportEvent, type SessionReport } from './reports.js';
+import { Round, type Runtime } from './runtime.js';
+import { sendEvents } from './send.js';
+import { isolated, loadRow } from './step.js';
+
+/** Times one report is retried after write conflicts before it is given up (and logged). */
+export const MAX_REPORT_CONFLICTS = 5;
+
+/** Upper bound on the sessions one `agent.lost` report fans out to. */
+const AGENT_LOST_SCAN = 1_000_000;
+
+type Verdict = 'done' | 'conflict' | { error: unknown };
+
+/**
+ * Applies every report of `batch`, then (after the commit) settles each caller: resolved when
+ * applied or ignored by the chart, rejected with the typed error when invalid. Reports that met
+ * a write conflict go back to the inbox through `requeue`.
+ */
+export async function processReports(
+  runtime: Runtime,
+  batch: InboxItem[],
+  requeue: (item: InboxItem) => void,
+): Promise<void> {
+  const round = new Round(runtime.clock.now());
+  const verdicts = await round.inTransaction(runtime, async (tx) => {
+    const out: Verdict[] = [];
+    for (const item of batch) out.push(await verdictOf(runtime, round, tx, item.report));
+    return out;
+  });
+  for (const [index, item] of batch.entries()) {
+    settle(runtime, item, verdicts[index]!, requeue);
+  }
+}
+
+function settle(
+  runtime: Runtime,
+  item: InboxItem,
+  verdict: Verdict,
+  requeue: (item: InboxItem) => void,
+): void {
+  if (verdict === 'done') {
+    item.resolve();
+    return;
+  }
+  if (verdict !== 'conflict') {
+    item.reject(verdict.error);
+    return;
+  }
+  if (item.conflicts < MAX_REPORT_CONFLICTS) {
+    requeue({ ...item, conflicts: item.conflicts + 1 });
+    return;
+  }
+  // The chart re-checks on its own timers (pull recheck, create verify): a lost report heals.
+  runtime.logger.warn(reportFields(item.report), 'report dropped after write conflicts');
+  item.resolve();
+}
+
+async function verdictOf(
+  runtime: Runtime,
+  round: Round,
+  tx: StoreTx,
+  report: AgentReport,
+): Promise<Verdict> {
+  try {
+    if (report.type === 'agent.lost') return await agentLost(runtime, round, tx, report.agentId);
+    return await sessionReport(runtime, round, tx, report);
+  } catch (error) {
+    return { error };
+  }
+}
+
+async function sessionReport(
+  runtime: Runtime,
+  round: Round,
+  tx: StoreTx,
+  report: SessionReport,
+): Promise<Verdict> {
+  const row = await loadRow(tx, report.sessionId);
+  if (!row) throw new UnknownSessionError(report.sessionId);
+  checkBinding(report, contextOf(restoreSnapshot(row.snapshot)));
+  runtime.logger.debug(reportFields(report), 'report received');
+  const event = reportEvent(report, round.now);
+  const outcome = await sendEvents(runtime, round, tx, report.sessionId, [event]);
+  return outcome.kind === 'conflict' ? 'conflict' : 'done';
+}
+
+/**
+ * An agent was lost: it takes no more placements, and every live session holding slots on it
+ * is told (AGENT_LOST). One failing session does not keep the others from hearing it.
+ */
+async function agentLost(
+  runtime: Runtime,
+  round: Round,
+  tx: StoreTx,
+  agentId: string,
+): Promise<Verdict> {
+  const known = (await tx.agents()).some((agent) => agent.id === agentId);
+  if (known) await tx.setSchedulable(agentId, false);
+  runtime.logger.warn({ agentId }, 'agent lost');
+  const rows = await tx.claimSessions(HOLDING_STATUSES, AGENT_LOST_SCAN);
+  let conflict = false;
+  for (const row of rows.filter((candidate) => agentId in candidate.holds)) {
+    const outcome = await isolated(runtime, round, row.id, () =>
+      sendEvents(runtime, round, tx, row.id, [{ type: 'AGENT_LOST', now: round.now, agentId }]),
+    );
+    if (outcome?.kind === 'conflict') conflict = true;
+  }
+  return conflict ? 'conflict' : 'done';
+}
+
+function reportFields(report: AgentReport) {
+  return 'sessionId' in report
+    ? { sessionId: report.sessionId, agentId: report.agentId, report: report.type }
+    : { agentId: report.agentId, report: report.type };
+}

@@ -1,0 +1,60 @@
+/** The manager's resolved options and the per-round bookkeeping its stages share. */
+import type { RetryPolicy } from '../policy/types.js';
+import type { SelectorState } from './placement/types.js';
+import type { AgentClient, Clock, Logger, RandomSource, SessionStore, StoreTx } from './ports.js';
+import type { PickerName, PlacementLimits, SelectorName, TransitionNotice } from './types.js';
+
+/** Options with every default filled in. */
+export interface Runtime {
+  store: SessionStore;
+  agents: AgentClient;
+  clock: Clock;
+  policy: RetryPolicy;
+  picker: PickerName;
+  selector: SelectorName;
+  limits: PlacementLimits;
+  logger: Logger;
+  random: RandomSource;
+  batchSize: number;
+  managerId: string;
+  /** What the roundrobin selector remembers between batches. */
+  selectorState: SelectorState;
+  /** Delivers committed notices to subscribers. */
+  publish(notices: readonly TransitionNotice[]): void;
+  /** Runs store work of this manager one transaction at a time (no self-inflicted conflicts). */
+  serial<T>(work: () => Promise<T>): Promise<T>;
+}
+
+/** A mutex over promises: `run(work)` starts `work` after every earlier `run` has settled. */
+export function serialQueue(): <T>(work: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(work: () => Promise<T>): Promise<T> => {
+    const result = tail.then(work, work);
+    tail = result.catch(() => undefined);
+    return result;
+  };
+}
+
+/** Counts and notices gathered while a round runs; notices go out after each commit. */
+export class Round {
+  transitions = 0;
+  timersFired = 0;
+  dispatched = 0;
+  errors = 0;
+  /** Notices of the transaction in progress (published only when it commits). */
+  pending: TransitionNotice[] = [];
+
+  constructor(readonly now: number) {}
+
+  /** Runs `work` in one store transaction and publishes its notices after it commits. */
+  async inTransaction<T>(runtime: Runtime, work: (tx: StoreTx) => Promise<T>): Promise<T> {
+    this.pending = [];
+    try {
+      const result = await runtime.serial(() => runtime.store.transaction(work));
+      runtime.publish(this.pending);
+      return result;
+    } finally {
+      this.pending = [];
+    }
+  }
+}

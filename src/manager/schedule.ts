@@ -1,0 +1,104 @@
+/**
+ * The schedule stage: claims PENDING sessions, places them as one batch, and sends SCHEDULE
+ * (or PLACEMENT_FAILED when the reason a session waits has changed).
+ */
+import type { SessionContext } from '../core/context.js';
+import type { SessionEvent } from '../core/events.js';
+import { HOLDING_STATUSES } from '../core/types.js';
+import { contextOf, restoreSnapshot } from './core-bridge.js';
+import { placeBatch } from './placement/index.js';
+import { isPlaced, type PendingSession, type PlacementResult } from './placement/types.js';
+import type { SessionRow, StoreTx } from './ports.js';
+import type { Round, Runtime } from './runtime.js';
+import { MAX_BATCHES_PER_STAGE } from './stages.js';
+import { isolated, stepMany } from './step.js';
+
+/** A claimed PENDING session that could be read. */
+interface Candidate {
+  row: SessionRow;
+  context: SessionContext;
+}
+
+/**
+ * Places PENDING sessions a batch per transaction. Another batch runs only while the last one
+ * was full and placed something; otherwise the same blocked sessions would be tried again.
+ */
+export async function scheduleStage(runtime: Runtime, round: Round): Promise<void> {
+  let more = true;
+  for (let batch = 0; more && batch < MAX_BATCHES_PER_STAGE; batch += 1) {
+    more = await round.inTransaction(runtime, (tx) => scheduleBatch(runtime, round, tx));
+  }
+}
+
+async function scheduleBatch(runtime: Runtime, round: Round, tx: StoreTx): Promise<boolean> {
+  const rows = await tx.claimSessions(['PENDING'], runtime.batchSize);
+  if (rows.length === 0) return false;
+  const candidates = await readCandidates(runtime, round, rows);
+  const results = placeBatch(
+    runtime.picker,
+    runtime.selector,
+    candidates.map(pendingSession),
+    await placementView(runtime, tx, candidates),
+    runtime.selectorState,
+  );
+  const byId = new Map(candidates.map((candidate) => [candidate.row.id, candidate]));
+  const items = results.flatMap((result) => {
+    const candidate = byId.get(result.sessionId);
+    const event = candidate && placementEvent(runtime, candidate, result, round.now);
+    return candidate && event ? [{ row: candidate.row, event }] : [];
+  });
+  const outcomes = await stepMany(runtime, round, tx, items);
+  const placed = outcomes.filter(
+    (outcome, index) => outcome?.kind === 'applied' && items[index]!.event.type === 'SCHEDULE',
+  ).length;
+  return rows.length === runtime.batchSize && placed > 0;
+}
+
+/** Restores each row's context; a row that cannot be read is logged and left out. */
+async function readCandidates(runtime: Runtime, round: Round, rows: SessionRow[]) {
+  const candidates: Candidate[] = [];
+  for (const row of rows) {
+    const context = await isolated(runtime, round, row.id, async () =>
+      contextOf(restoreSnapshot(row.snapshot)),
+    );
+    if (context) candidates.push({ row, context });
+  }
+  return candidates;
+}
+
+function pendingSession({ row, context }: Candidate): PendingSession {
+  return {
+    id: row.id,
+    owner: row.owner,
+    priority: row.priority,
+    submittedAt: row.submittedAt,
+    kernels: context.spec.kernels,
+    dependsOn: context.spec.dependsOn,
+    avoid: context.avoid,
+  };
+}
+
+async function placementView(runtime: Runtime, tx: StoreTx, candidates: Candidate[]) {
+  const dependencies = new Set(candidates.flatMap(({ context }) => context.spec.dependsOn));
+  return {
+    agents: await tx.agents(),
+    ownerUsage: await tx.ownerUsage(HOLDING_STATUSES),
+    statusOf: dependencies.size > 0 ? await tx.statusOf([...dependencies]) : new Map(),
+    limits: runtime.limits,
+  };
+}
+
+/** SCHEDULE, or PLACEMENT_FAILED when the recorded failure differs (else nothing to write). */
+function placementEvent(
+  runtime: Runtime,
+  { row, context }: Candidate,
+  result: PlacementResult,
+  now: number,
+): SessionEvent | undefined {
+  if (isPlaced(result)) return { type: 'SCHEDULE', now, placement: result.placement };
+  const { predicate, message } = result;
+  const last = context.lastPlacementFailure;
+  if (last && last.predicate === predicate && last.message === message) return undefined;
+  runtime.logger.debug({ sessionId: row.id, predicate, message }, 'session not placed');
+  return { type: 'PLACEMENT_FAILED', now, predicate, message };
+}

@@ -1,0 +1,31 @@
+/** Sends a sequence of events to one session, re-reading nothing between them. */
+import type { SessionEvent } from '../core/events.js';
+import type { StoreTx } from './ports.js';
+import type { Round, Runtime } from './runtime.js';
+import { loadRow, type StepOutcome, step } from './step.js';
+
+/** `missing`: no such session. Otherwise the outcome of the last event sent. */
+export type SendOutcome = StepOutcome | { kind: 'missing' };
+
+/**
+ * Loads the session and applies `events` in order, each to the row the previous one wrote.
+ * Stops at the first conflict. `firedTimer` goes with the first event (see `step`).
+ */
+export async function sendEvents(
+  runtime: Runtime,
+  round: Round,
+  tx: StoreTx,
+  sessionId: string,
+  events: readonly SessionEvent[],
+  firedTimer?: string,
+): Promise<SendOutcome> {
+  let row = await loadRow(tx, sessionId);
+  if (!row) return { kind: 'missing' };
+  let outcome: SendOutcome = { kind: 'ignored' };
+  for (const [index, event] of events.entries()) {
+    outcome = await step(runtime, round, tx, row, event, index === 0 ? firedTimer : undefined);
+    if (outcome.kind === 'conflict') return outcome;
+    if (outcome.kind === 'applied') row = outcome.row;
+  }
+  return outcome;
+}

@@ -1,0 +1,76 @@
+/**
+ * The stages of one round that do not place: due timers, and the prepare and start stages that
+ * move sessions SCHEDULED -> PREPARING and PREPARED -> CREATING.
+ */
+import type { SessionEvent } from '../core/events.js';
+import type { Status } from '../core/types.js';
+import type { TimerRow } from './ports.js';
+import type { Round, Runtime } from './runtime.js';
+import { sendEvents } from './send.js';
+import { isolated, stepMany } from './step.js';
+
+/** Batches one stage may run in one round: a bound, so a timer re-armed at once cannot spin. */
+export const MAX_BATCHES_PER_STAGE = 64;
+
+/** Fires every due timer: sends its event to the session and deletes the row. */
+export async function fireTimers(runtime: Runtime, round: Round): Promise<void> {
+  let progress = true;
+  for (let batch = 0; progress && batch < MAX_BATCHES_PER_STAGE; batch += 1) {
+    progress = await round.inTransaction(runtime, async (tx) => {
+      const due = await tx.dueTimers(round.now, runtime.batchSize);
+      let fired = 0;
+      for (const timer of due) {
+        const outcome = await isolated(runtime, round, timer.sessionId, () =>
+          sendEvents(
+            runtime,
+            round,
+            tx,
+            timer.sessionId,
+            [timerEvent(timer, round.now)],
+            timer.timerId,
+          ),
+        );
+        if (outcome?.kind === 'applied' || outcome?.kind === 'ignored') fired += 1;
+      }
+      round.timersFired += fired;
+      // Another batch only if this one was full and moved: failing timers stay for next round.
+      return due.length === runtime.batchSize && fired > 0;
+    });
+  }
+}
+
+function timerEvent(timer: TimerRow, now: number): SessionEvent {
+  return { type: timer.event as `xstate.after.${string}`, now };
+}
+
+/** SCHEDULED -> PREPARING: the prepare stage asks the agents for the images. */
+export function prepareStage(runtime: Runtime, round: Round): Promise<void> {
+  return advance(runtime, round, 'SCHEDULED', (now) => ({ type: 'PREPARE', now }));
+}
+
+/** PREPARED -> CREATING: the start stage asks the agents to create the kernels. */
+export function startStage(runtime: Runtime, round: Round): Promise<void> {
+  return advance(runtime, round, 'PREPARED', (now) => ({ type: 'START', now }));
+}
+
+/**
+ * Sends `event` to every session in `status`, a batch per transaction, until a batch comes
+ * back short or moves nothing (the sessions left are conflicted or failing: next round).
+ */
+async function advance(
+  runtime: Runtime,
+  round: Round,
+  status: Status,
+  event: (now: number) => SessionEvent,
+): Promise<void> {
+  let more = true;
+  for (let batch = 0; more && batch < MAX_BATCHES_PER_STAGE; batch += 1) {
+    more = await round.inTransaction(runtime, async (tx) => {
+      const rows = await tx.claimSessions([status], runtime.batchSize);
+      const items = rows.map((row) => ({ row, event: event(round.now) }));
+      const outcomes = await stepMany(runtime, round, tx, items);
+      const moved = outcomes.filter((outcome) => outcome?.kind === 'applied').length;
+      return rows.length === runtime.batchSize && moved > 0;
+    });
+  }
+}

@@ -1,0 +1,43 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createHarness,
+  expectNoLeaks,
+  type Harness,
+  reserved,
+  runUntilStatus,
+  spec,
+  tick,
+  view,
+} from './manager-harness.js';
+
+let h: Harness;
+afterEach(async () => {
+  await expectNoLeaks(h);
+});
+
+describe('manager: the happy path', () => {
+  it('takes a session from PENDING to RUNNING with one pull and one create', async () => {
+    h = await createHarness();
+    const id = await h.manager.submit(spec({ id: 's1' }));
+    expect(id).toBe('s1');
+    expect((await view(h, id)).status).toBe('PENDING');
+    await tick(h);
+    expect((await view(h, id)).status).toBe('SCHEDULED');
+    expect(reserved(h, 'a1')).toEqual({ cpu: 1000, mem: 1024 });
+    await runUntilStatus(h, id, 'RUNNING');
+    const session = await view(h, id);
+    expect(session.substate).toBe('');
+    expect(session.placement).toEqual({ k0: 'a1' });
+    expect(session.attempts).toEqual({ pull: 1, create: 1 });
+    expect(h.agents.calls('pullImages')).toBe(1);
+    expect(h.agents.calls('createKernels')).toBe(1);
+    expect(session.history.map((row) => row.to)).toEqual([
+      'PENDING',
+      'SCHEDULED',
+      'PREPARING',
+      'PREPARED',
+      'CREATING',
+      'RUNNING',
+    ]);
+  });
+});
