@@ -1,0 +1,89 @@
+import { fits, sub, sum } from '../../core/slots.js';
+import type { Slots } from '../../core/types.js';
+
+/** A kernel as the simulated agent keeps it. */
+export interface SimKernel {
+  agentId: string;
+  sessionId: string;
+  kernelId: string;
+  attempt: number;
+  /** The createKernels key that made it. */
+  key: string;
+  slots: Slots;
+  /** Virtual time the kernel starts running. */
+  runningAt: number;
+  /** Virtual time it was destroyed or lost with its agent. */
+  removedAt?: number;
+}
+
+/** How a destroyed kernel ended: CANCELLED if it never ran. */
+export type KernelOutcome = 'TERMINATED' | 'CANCELLED';
+
+const tableKey = (sessionId: string, kernelId: string, attempt: number): string =>
+  `${sessionId}/${kernelId}/${attempt}`;
+
+/** One simulated agent: its capacity, kernel table, image cache and create keys. */
+export class SimAgent {
+  readonly kernels = new Map<string, SimKernel>();
+  /** createKernels key -> the kernels it made (kept after they are removed). */
+  readonly createKeys = new Map<string, SimKernel[]>();
+  /** image -> virtual time it is (or will be) present. */
+  readonly images = new Map<string, number>();
+  /** `${sessionId}/${kernelId}` -> how it ended, to answer a repeated destroy the same way. */
+  readonly ended = new Map<string, KernelOutcome>();
+  lostAt: number | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly capacity: Slots,
+  ) {}
+
+  get lost(): boolean {
+    return this.lostAt !== undefined;
+  }
+
+  used(): Slots {
+    return sum([...this.kernels.values()].map((kernel) => kernel.slots));
+  }
+
+  free(): Slots {
+    return sub(this.capacity, this.used());
+  }
+
+  fits(need: Slots): boolean {
+    return fits(need, this.free());
+  }
+
+  find(sessionId: string, kernelId: string, attempt: number): SimKernel | undefined {
+    return this.kernels.get(tableKey(sessionId, kernelId, attempt));
+  }
+
+  /** Every live kernel of the session with this id, any attempt. */
+  findAll(sessionId: string, kernelId: string): SimKernel[] {
+    return [...this.kernels.values()].filter(
+      (kernel) => kernel.sessionId === sessionId && kernel.kernelId === kernelId,
+    );
+  }
+
+  insert(kernel: SimKernel): void {
+    const key = tableKey(kernel.sessionId, kernel.kernelId, kernel.attempt);
+    this.kernels.set(key, kernel);
+    this.createKeys.set(kernel.key, [...(this.createKeys.get(kernel.key) ?? []), kernel]);
+  }
+
+  /** Removes the kernel at `now`; returns how it ended. */
+  remove(kernel: SimKernel, now: number): KernelOutcome {
+    const outcome: KernelOutcome = now >= kernel.runningAt ? 'TERMINATED' : 'CANCELLED';
+    this.kernels.delete(tableKey(kernel.sessionId, kernel.kernelId, kernel.attempt));
+    kernel.removedAt = now;
+    this.ended.set(`${kernel.sessionId}/${kernel.kernelId}`, outcome);
+    return outcome;
+  }
+
+  /** Loses the agent at `now`: every kernel goes with it. */
+  lose(now: number): void {
+    this.lostAt = now;
+    for (const kernel of this.kernels.values()) kernel.removedAt = now;
+    this.kernels.clear();
+  }
+}
