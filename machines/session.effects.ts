@@ -64,7 +64,13 @@ export function pullParams(context: SessionContext): EffectParams<PullImagesEffe
       image: context.spec.image,
       kernelIds: kernels.map((k) => k.id),
       attempt,
-      key: effectKey({ sessionId: context.sessionId, agentId, stage: 'pull', attempt }),
+      key: effectKey({
+        sessionId: context.sessionId,
+        agentId,
+        stage: 'pull',
+        attempt,
+        placement: context.reschedules,
+      }),
     }),
   );
   return { effects };
@@ -80,7 +86,13 @@ export function createParams(context: SessionContext): EffectParams<CreateKernel
     image: context.spec.image,
     kernels: kernels.map((k) => ({ kernelId: k.id, slots: k.slots })),
     attempt,
-    key: effectKey({ sessionId: context.sessionId, agentId, stage: 'create', attempt }),
+    key: effectKey({
+      sessionId: context.sessionId,
+      agentId,
+      stage: 'create',
+      attempt,
+      placement: context.reschedules,
+    }),
   }));
   return { effects };
 }

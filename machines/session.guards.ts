@@ -40,6 +40,12 @@ export function isPullReport(context: SessionContext, event: Ev): boolean {
   );
 }
 
+/** A pull failure for the current pull attempt from an agent holding kernels of the session. */
+export function isPullFailure(context: SessionContext, event: Ev): boolean {
+  if (field<'attempt', number>(event, 'attempt') !== context.attempts.pull) return false;
+  return kernelsOn(context, agentOf(event) as string).length > 0;
+}
+
 /** The image is reported present on an agent with kernels still waiting for it (any attempt). */
 export function agentAwaitingImage(context: SessionContext, event: Ev): boolean {
   const agentId = agentOf(event) as string;
@@ -59,7 +65,7 @@ export function completesPull(context: SessionContext, event: Ev): boolean {
   );
 }
 
-/** A create failure for the current attempt from an agent with kernels not yet running. */
+/** A create failure for the current attempt from an agent holding kernels of the session. */
 export function isCreateFailure(
   context: SessionContext,
   event: Ev,
@@ -68,10 +74,7 @@ export function isCreateFailure(
   if (field<'attempt', number>(event, 'attempt') !== context.attempts.create) return false;
   const failure = field<'failure', { class: string }>(event, 'failure');
   if ((failure.class === 'ambiguous') !== params.ambiguous) return false;
-  const agentId = agentOf(event) as string;
-  return kernelsOn(context, agentId).some(
-    (k) => k.status === 'PREPARED' || k.status === 'CREATING',
-  );
+  return kernelsOn(context, agentOf(event) as string).length > 0;
 }
 
 /** A kernel report for the current create attempt on a kernel in one of `statuses`. */

@@ -159,7 +159,7 @@ export const sessionMachine = sessionSetup.createMachine({
           on: {
             IMAGE_PULLING: { guard: 'isPullReport', actions: 'markPulling' },
             PULL_FAILED: {
-              guard: 'isPullReport',
+              guard: 'isPullFailure',
               target: 'failed',
               actions: { type: 'noteFailure', params: { stage: 'pull' } },
             },
@@ -213,7 +213,7 @@ export const sessionMachine = sessionSetup.createMachine({
           target: '.failed',
           actions: {
             type: 'noteFailure',
-            params: { stage: 'create', failure: agentLost, agentGone: true },
+            params: { stage: 'create', failure: agentLost, kernels: 'agentGone' },
           },
         },
       },
@@ -245,7 +245,10 @@ export const sessionMachine = sessionSetup.createMachine({
               {
                 guard: { type: 'isCreateFailure', params: { ambiguous: false } },
                 target: 'failed',
-                actions: { type: 'noteFailure', params: { stage: 'create' } },
+                actions: {
+                  type: 'noteFailure',
+                  params: { stage: 'create', kernels: 'notCreated' },
+                },
               },
             ],
             VERIFY: { target: 'verifying' },
@@ -279,7 +282,7 @@ export const sessionMachine = sessionSetup.createMachine({
               {
                 guard: { type: 'isInspectFailure', params: { agent: true } },
                 target: 'failed',
-                actions: { type: 'noteFailure', params: { stage: 'create', agentGone: true } },
+                actions: { type: 'noteFailure', params: { stage: 'create' } },
               },
               {
                 guard: { type: 'isInspectFailure', params: { agent: false } },

@@ -113,6 +113,7 @@ export const sessionSetup = setup({
   guards: {
     placementCoversKernels: ({ context, event }) => guards.placementCoversKernels(context, event),
     isPullReport: ({ context, event }) => guards.isPullReport(context, event),
+    isPullFailure: ({ context, event }) => guards.isPullFailure(context, event),
     agentAwaitingImage: ({ context, event }) => guards.agentAwaitingImage(context, event),
     completesPull: ({ context, event }) => guards.completesPull(context, event),
     isCreateFailure: ({ context, event }, params: { ambiguous: boolean }) =>

@@ -156,14 +156,15 @@ export interface FailureParams {
   stage: Stage;
   failure?: Failure;
   outcome?: 'failed' | 'timed-out';
-  /** The agent is gone and its kernels with it (agent lost). */
-  agentGone?: boolean;
+  /**
+   * What the failure says about the failing agent's kernels (create stage): `notCreated` the
+   * request failed, so kernels it never reported on do not exist; `agentGone` the agent was
+   * lost with every kernel on it. Absent: nothing is known.
+   */
+  kernels?: 'notCreated' | 'agentGone';
 }
 
-/**
- * Record a failure of the current attempt. For create: kernels on the failing agent that
- * never reported are known not created (or, when the agent is gone, every kernel on it).
- */
+/** Record a failure of the current attempt (and what it says about the agent's kernels). */
 export function noteFailure(
   context: SessionContext,
   event: Ev,
@@ -183,10 +184,10 @@ export function noteFailure(
     };
     if (agentId !== null) entry.agentId = agentId;
     record(draft, entry);
-    if (agentId === null || params.stage !== 'create') return;
+    if (agentId === null || params.stage !== 'create' || params.kernels === undefined) return;
     for (const k of draft.kernels) {
       if (k.agentId !== agentId || !mayExist(k)) continue;
-      if (params.agentGone || k.status === 'PREPARED') k.status = 'CANCELLED';
+      if (params.kernels === 'agentGone' || k.status === 'PREPARED') k.status = 'CANCELLED';
     }
   });
 }
