@@ -44,10 +44,6 @@ export const DUE_TIMERS = `SELECT t.session_id, t.timer_id, t.event, t.due_at
 export const DUE_OUTBOX = `SELECT key, session_id, agent_id, effect, due_at, tries FROM outbox
   WHERE due_at <= $1 ORDER BY due_at, key LIMIT $2 FOR UPDATE SKIP LOCKED`;
 
-export const FINISH_OUTBOX = 'DELETE FROM outbox WHERE key = $1';
-
-export const RETRY_OUTBOX = 'UPDATE outbox SET due_at = $2, tries = tries + 1 WHERE key = $1';
-
 export const NEXT_DUE = `SELECT (SELECT min(due_at) FROM timers) AS timer,
   (SELECT min(due_at) FROM outbox) AS outbox`;
 

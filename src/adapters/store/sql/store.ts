@@ -19,7 +19,9 @@ export class SqlStore implements SessionStore {
     return this.driver.transaction(async (conn) => {
       const tx = new SqlStoreTx(conn);
       try {
-        return await work(tx);
+        const result = await work(tx);
+        await tx.flush();
+        return result;
       } finally {
         tx.end();
       }

@@ -27,12 +27,14 @@ import {
   slotVector,
 } from './codec.js';
 import type { SqlConnection } from './driver.js';
+import { DeferredOutbox } from './outbox.js';
 import * as q from './queries.js';
 
 type Row = Record<string, unknown>;
 
 export class SqlStoreTx implements StoreTx {
   private open = true;
+  private readonly outbox = new DeferredOutbox();
 
   constructor(private readonly conn: SqlConnection) {}
 
@@ -42,7 +44,7 @@ export class SqlStoreTx implements StoreTx {
   }
 
   async putAgent(agent: Omit<AgentRow, 'reserved'>): Promise<void> {
-    const sql = this.use('putAgent');
+    const sql = await this.use('putAgent');
     const labels = agent.labels === undefined ? null : JSON.stringify(agent.labels);
     await sql.query(q.PUT_AGENT, [
       agent.id,
@@ -53,7 +55,7 @@ export class SqlStoreTx implements StoreTx {
   }
 
   async setSchedulable(agentId: string, schedulable: boolean): Promise<void> {
-    const { rowCount } = await this.use('setSchedulable').query(q.SET_SCHEDULABLE, [
+    const { rowCount } = await this.run('setSchedulable', q.SET_SCHEDULABLE, [
       agentId,
       schedulable,
     ]);
@@ -61,12 +63,12 @@ export class SqlStoreTx implements StoreTx {
   }
 
   async agents(): Promise<AgentRow[]> {
-    const { rows } = await this.use('agents').query<Row>(q.AGENTS);
+    const { rows } = await this.run<Row>('agents', q.AGENTS);
     return rows.map(decodeAgent);
   }
 
   async getSessions(ids: string[]): Promise<SessionRow[]> {
-    const { rows } = await this.use('getSessions').query<Row>(q.GET_SESSIONS, [ids]);
+    const { rows } = await this.run<Row>('getSessions', q.GET_SESSIONS, [ids]);
     const byId = new Map(rows.map((row) => [String(row.id), row]));
     return ids.flatMap((id) => {
       const row = byId.get(id);
@@ -75,7 +77,7 @@ export class SqlStoreTx implements StoreTx {
   }
 
   async claimSessions(statuses: readonly Status[], limit: number): Promise<SessionRow[]> {
-    const sql = this.use('claimSessions');
+    const sql = await this.use('claimSessions');
     const { rows } =
       statuses.length === 1
         ? await sql.query<Row>(q.CLAIM_ONE_STATUS, [statuses[0], limit])
@@ -86,7 +88,7 @@ export class SqlStoreTx implements StoreTx {
   async ownerUsage(
     statuses: readonly Status[],
   ): Promise<Map<string, { sessions: number; slots: Slots }>> {
-    const { rows } = await this.use('ownerUsage').query<Row>(q.OWNER_USAGE, [statuses]);
+    const { rows } = await this.run<Row>('ownerUsage', q.OWNER_USAGE, [statuses]);
     return new Map(
       rows.map((row) => [
         String(row.owner),
@@ -96,40 +98,49 @@ export class SqlStoreTx implements StoreTx {
   }
 
   async statusOf(ids: string[]): Promise<Map<string, Status>> {
-    const { rows } = await this.use('statusOf').query<Row>(q.STATUS_OF, [ids]);
+    const { rows } = await this.run<Row>('statusOf', q.STATUS_OF, [ids]);
     const found = new Map(rows.map((row) => [String(row.id), row.status as Status]));
     return new Map(ids.flatMap((id) => (found.has(id) ? [[id, found.get(id) as Status]] : [])));
   }
 
   async apply(write: TransitionWrite): Promise<ApplyResult> {
-    const [result] = await applyWrites(this.use('apply'), [write]);
+    const [result] = await applyWrites(await this.use('apply'), [write]);
     return result as ApplyResult;
   }
 
-  applyMany(writes: readonly TransitionWrite[]): Promise<ApplyResult[]> {
-    return applyWrites(this.use('applyMany'), writes);
+  async applyMany(writes: readonly TransitionWrite[]): Promise<ApplyResult[]> {
+    return applyWrites(await this.use('applyMany'), writes);
   }
 
   async dueTimers(now: number, limit: number): Promise<TimerRow[]> {
-    const { rows } = await this.use('dueTimers').query<Row>(q.DUE_TIMERS, [now, limit]);
+    const { rows } = await this.run<Row>('dueTimers', q.DUE_TIMERS, [now, limit]);
     return rows.map(decodeTimer);
   }
 
   async dueOutbox(now: number, limit: number): Promise<OutboxRow[]> {
-    const { rows } = await this.use('dueOutbox').query<Row>(q.DUE_OUTBOX, [now, limit]);
+    const { rows } = await this.run<Row>('dueOutbox', q.DUE_OUTBOX, [now, limit]);
     return rows.map(decodeOutbox);
   }
 
+  /** Deferred: sent with the next statement of this transaction, or before it commits. */
   async finishOutbox(key: string): Promise<void> {
-    await this.use('finishOutbox').query(q.FINISH_OUTBOX, [key]);
+    this.check('finishOutbox');
+    this.outbox.finish(key);
   }
 
+  /** Deferred like `finishOutbox`. */
   async retryOutbox(key: string, dueAt: number): Promise<void> {
-    await this.use('retryOutbox').query(q.RETRY_OUTBOX, [key, dueAt]);
+    this.check('retryOutbox');
+    this.outbox.retry(key, dueAt);
+  }
+
+  /** Sends the deferred outbox changes. The store calls it before COMMIT. */
+  async flush(): Promise<void> {
+    await this.outbox.flush(this.conn);
   }
 
   async nextDue(): Promise<{ timer?: number; outbox?: number }> {
-    const { rows } = await this.use('nextDue').query<Row>(q.NEXT_DUE);
+    const { rows } = await this.run<Row>('nextDue', q.NEXT_DUE);
     const due: { timer?: number; outbox?: number } = {};
     if (rows[0]?.timer != null) due.timer = num(rows[0].timer);
     if (rows[0]?.outbox != null) due.outbox = num(rows[0].outbox);
@@ -137,17 +148,28 @@ export class SqlStoreTx implements StoreTx {
   }
 
   async history(sessionId: string): Promise<HistoryRow[]> {
-    const { rows } = await this.use('history').query<Row>(q.HISTORY, [sessionId]);
+    const { rows } = await this.run<Row>('history', q.HISTORY, [sessionId]);
     return rows.map(decodeHistory);
   }
 
   async statuses(): Promise<Map<string, Status>> {
-    const { rows } = await this.use('statuses').query<Row>(q.STATUSES);
+    const { rows } = await this.run<Row>('statuses', q.STATUSES);
     return new Map(rows.map((row) => [String(row.id), row.status as Status]));
   }
 
-  private use(method: string): SqlConnection {
+  private check(method: string): void {
     if (!this.open) throw transactionClosed(method);
+  }
+
+  /** Runs one statement for `method`, after the deferred outbox changes. */
+  private async run<R = Row>(method: string, text: string, params?: readonly unknown[]) {
+    return (await this.use(method)).query<R>(text, params);
+  }
+
+  /** The connection for one statement, once the deferred outbox changes are sent. */
+  private async use(method: string): Promise<SqlConnection> {
+    this.check(method);
+    await this.outbox.flush(this.conn);
     return this.conn;
   }
 }
