@@ -73,7 +73,9 @@ export const FAULT_CODES: Record<AgentOp, Record<FailureClass, string>> = {
  *   that a start meets a fault: pull 20% and create 28% per call give 1 - 0.80 x 0.72 = 42.4%.
  * Within a call the classes split (create) 60% transient, 20% ambiguous, 15% agent, 5% permanent
  * and (pull) 70% transient, 10% ambiguous, 10% agent, 10% permanent (image-not-found).
- * Report faults and agent loss have no trace counterpart; they are set to exercise those paths.
+ * Report faults and agent loss have no trace counterpart; they are set to exercise those paths:
+ * agent loss strikes once per 20,000 calls (light) or 2,000 calls (heavy), and a lost agent
+ * stays lost until `addAgent` brings it back empty.
  */
 export const FAULT_PRESETS = {
   none: {},
@@ -85,7 +87,7 @@ export const FAULT_PRESETS = {
     lostReports: 0.002,
     duplicatedReports: 0.005,
     reorderedReports: 0.005,
-    agentLoss: 0.0002,
+    agentLoss: 0.00005,
   },
   heavy: {
     pullImages: { transient: 0.14, ambiguous: 0.02, agent: 0.02, permanent: 0.02 },
@@ -95,7 +97,7 @@ export const FAULT_PRESETS = {
     lostReports: 0.02,
     duplicatedReports: 0.05,
     reorderedReports: 0.05,
-    agentLoss: 0.002,
+    agentLoss: 0.0005,
   },
 } as const satisfies Record<string, FaultRates>;
 export type FaultPreset = keyof typeof FAULT_PRESETS;
