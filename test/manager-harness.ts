@@ -12,7 +12,7 @@ import type { Slots, Status } from '../src/core/types.js';
 import { ManualClock } from '../src/manager/clock.js';
 import { type LogEntry, recordingLogger } from '../src/manager/logger.js';
 import { createSessionManager } from '../src/manager/manager.js';
-import type { SessionRow } from '../src/manager/ports.js';
+import type { AgentClient, SessionRow } from '../src/manager/ports.js';
 import type {
   PickerName,
   PlacementLimits,
@@ -34,6 +34,8 @@ export interface HarnessOptions {
   selector?: SelectorName;
   latencies?: Partial<Latencies>;
   faults?: FaultRates;
+  /** Wraps the simulated fleet before the manager gets it (to make calls misbehave). */
+  wrapAgents?: (agents: SimulatedAgents) => AgentClient;
 }
 
 export interface Harness {
@@ -67,7 +69,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const logger = recordingLogger();
   const manager = createSessionManager({
     store,
-    agents,
+    agents: options.wrapAgents ? options.wrapAgents(agents) : agents,
     clock,
     logger,
     policy: options.policy ?? testPolicy,
@@ -141,6 +143,15 @@ export function runUntilStatus(h: Harness, id: string, status: Status, maxTicks 
   return runUntil(h, async () => (await view(h, id)).status === status, maxTicks);
 }
 
+/** Runs until the session has been in `status` (it may have moved on within the same tick). */
+export function runUntilReached(h: Harness, id: string, status: Status, maxTicks = 500) {
+  return runUntil(
+    h,
+    async () => (await view(h, id)).history.some((row) => row.to === status),
+    maxTicks,
+  );
+}
+
 export async function view(h: Harness, id: string): Promise<SessionView> {
   const found = await h.manager.get(id);
   if (!found) throw new Error(`no session ${id}`);
@@ -189,4 +200,28 @@ export async function expectNoLeaks(h: Harness): Promise<void> {
       attempt: kernel.attempt,
     });
   }
+}
+
+/** A session that may own kernels is always owned: a timer or an outbox row exists for it. */
+export async function expectCreatingOwned(h: Harness): Promise<void> {
+  const { timers, outbox, creating } = await h.store.transaction(async (tx) => ({
+    timers: await tx.dueTimers(Number.MAX_SAFE_INTEGER, 1_000_000),
+    outbox: await tx.dueOutbox(Number.MAX_SAFE_INTEGER, 1_000_000),
+    creating: await tx.claimSessions(['CREATING'], 1_000_000),
+  }));
+  for (const row of creating) {
+    const owned =
+      timers.some((timer) => timer.sessionId === row.id) ||
+      outbox.some((entry) => entry.sessionId === row.id);
+    expect(owned, `${row.id} in CREATING.${row.substate} has no timer and no outbox row`).toBe(
+      true,
+    );
+  }
+}
+
+/** The statuses a session went through, from its history rows (substate changes collapsed). */
+export function statusPath(session: SessionView): Status[] {
+  const path: Status[] = [];
+  for (const row of session.history) if (path.at(-1) !== row.to) path.push(row.to);
+  return path;
 }

@@ -2,6 +2,7 @@
  * The outbox dispatcher (DESIGN section 5, step 4): claims due agent calls, calls the agents
  * outside any transaction, and feeds each answer back to its session as an event.
  */
+import type { KernelState, SessionContext } from '../core/context.js';
 import type { AgentEffect } from '../core/effects.js';
 import type { SessionEvent } from '../core/events.js';
 import type { Failure } from '../core/types.js';
@@ -201,12 +202,27 @@ function destroyEvents(
   ) {
     return 'retry';
   }
-  const kernels = contextOf(restoreSnapshot(session.snapshot)).kernels;
+  const context = contextOf(restoreSnapshot(session.snapshot));
   return effect.kernelIds.map((kernelId) => {
-    const running = kernels.find((kernel) => kernel.id === kernelId)?.status === 'RUNNING';
-    const outcome = answer.ok && running ? 'TERMINATED' : 'CANCELLED';
+    const kernel = context.kernels.find((candidate) => candidate.id === kernelId);
+    const outcome = answer.ok && kernel && hadRun(context, kernel) ? 'TERMINATED' : 'CANCELLED';
     return { type: 'KERNEL_TERMINATED', now, agentId: effect.agentId, kernelId, outcome };
   });
+}
+
+/**
+ * Whether a kernel being destroyed had run: it is RUNNING, or it is TERMINATING and its create
+ * attempt succeeded (the chart marks kernels TERMINATING when it asks for the destroy).
+ */
+function hadRun(context: SessionContext, kernel: KernelState): boolean {
+  if (kernel.status === 'RUNNING') return true;
+  if (kernel.status !== 'TERMINATING') return false;
+  return context.history.some(
+    (record) =>
+      record.stage === 'create' &&
+      record.outcome === 'succeeded' &&
+      record.attempt === kernel.attempt,
+  );
 }
 
 function logFields(row: OutboxRow) {

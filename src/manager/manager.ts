@@ -48,9 +48,10 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
       return () => listeners.delete(listener);
     },
   };
-  runtime.agents.onReport((report) => {
-    manager.receive(report).catch((error) => logRejected(runtime.logger, report, error));
-  });
+  // Returns the promise so a fleet that awaits its listener (deliverDueAsync) can.
+  runtime.agents.onReport((report) =>
+    manager.receive(report).catch((error) => logRejected(runtime.logger, report, error)),
+  );
   return manager;
 }
 
