@@ -10,7 +10,7 @@ import type { LiveKernel } from './metrics.js';
 export interface ReplayFleet extends AgentClient {
   addAgent(agent: WorkloadAgent): void;
   /** Sends every report due at or before `now` to the report listener; how many it sent. */
-  deliverDue(now: number): number | Promise<number> | void | Promise<void>;
+  deliverDue(now: number): number;
   /** The earliest time a report becomes due, or undefined when none is waiting. */
   nextDueAt(): number | undefined;
   /** Kernels that exist on the agents now. */

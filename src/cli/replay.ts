@@ -108,16 +108,17 @@ async function driveLoop(
   let ticks = 0;
   for (;;) {
     const now = clock.now();
-    const submitted = await tracker.submitDue(REPLAY_EPOCH, now);
-    const ended = await tracker.terminateDue(now);
-    const delivered = (await fleet.deliverDue(now)) ?? 0;
-    await manager.tick();
+    await tracker.submitDue(REPLAY_EPOCH, now);
+    await tracker.terminateDue(now);
+    fleet.deliverDue(now);
+    const round = await manager.tick();
     ticks += 1;
     options.onProgress?.(tracker.settled(), sessions.length);
-    // Tick again soon only while the last round changed something; a stuck session (no
-    // capacity anywhere) must not keep the clock crawling until the cutoff.
-    const busy = submitted + ended + delivered + tracker.movedSinceLastCheck() > 0;
-    const next = await nextTime(now, busy && tracker.inFlight() > 0 ? now + tickMs : undefined);
+    // Tick again after `tickMs` only while the manager's own stages moved something; sessions
+    // waiting on agents or timers are woken by those, and a session no agent can take must not
+    // keep the clock crawling until the cutoff.
+    const busy = round.transitions + round.dispatched + round.timersFired > 0;
+    const next = await nextTime(now, busy ? now + tickMs : undefined);
     if (next === undefined) return { tracker, ticks, stop: 'settled', virtualMs: now - firstAt };
     if (next > cutoff) {
       return { tracker, ticks, stop: 'max-virtual-time', virtualMs: now - firstAt };

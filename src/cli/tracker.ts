@@ -13,7 +13,6 @@ export class Tracker {
   /** Specs `submit` refused, with its message. */
   readonly rejected: { id: string; message: string }[] = [];
   private next = 0;
-  private moved = 0;
   private settledCount = 0;
   /** Pending terminations, ordered by due time. */
   private ends: { at: number; id: string }[] = [];
@@ -80,25 +79,12 @@ export class Tracker {
     return this.ends[0]?.at;
   }
 
-  /** Status changes seen since the previous call. */
-  movedSinceLastCheck(): number {
-    const moved = this.moved;
-    this.moved = 0;
-    return moved;
-  }
-
   /** Sessions RUNNING or final. */
   settled(): number {
     return this.settledCount;
   }
 
-  /** Submitted sessions neither RUNNING nor final, plus those not yet submitted. */
-  inFlight(): number {
-    return this.workload.sessions.length - this.settledCount;
-  }
-
   private observe(notice: TransitionNotice): void {
-    this.moved += 1;
     const before = this.status.get(notice.sessionId);
     this.status.set(notice.sessionId, notice.to);
     const was = before !== undefined && isSettled(before);
