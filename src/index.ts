@@ -1,4 +1,17 @@
 export { sessionMachine } from '../machines/session.machine.js';
+export {
+  FAULT_PRESETS,
+  type FaultPreset,
+  type FaultRates,
+  type ScriptedFault,
+} from './adapters/agents/faults.js';
+export {
+  type CallRecord,
+  type LiveKernel,
+  SimulatedAgents,
+  type SimulatedAgentsOptions,
+} from './adapters/agents/simulated.js';
+export { MemoryStore, type MemoryStoreOptions } from './adapters/store/memory.js';
 export * from './core/context.js';
 export {
   contextOf,
@@ -15,7 +28,12 @@ export * from './core/events.js';
 export { effectKey, KEY_STAGES, type KeyParts, type KeyStage, parseKey } from './core/keys.js';
 export { type PersistedSession, persist, restore } from './core/persist.js';
 export * from './core/types.js';
+export { ManualClock, systemClock } from './manager/clock.js';
+export * from './manager/errors.js';
+export { type LogEntry, recordingLogger, silentLogger } from './manager/logger.js';
+export { createSessionManager } from './manager/manager.js';
 export type * from './manager/ports.js';
+export * from './manager/types.js';
 export * from './policy/backoff.js';
 export * from './policy/defaults.js';
 export * from './policy/errors.js';
