@@ -36,7 +36,8 @@ export const OWNER_USAGE = `SELECT owner, count(*)::int AS sessions,
 export const STATUS_OF = 'SELECT id, status FROM sessions WHERE id = ANY($1::text[])';
 
 /** Locks the timer and its session, so no other manager works on that session meanwhile. */
-export const DUE_TIMERS = `SELECT t.session_id, t.timer_id, t.event, t.due_at
+export const DUE_TIMERS = `SELECT t.session_id, t.timer_id, t.event, t.due_at,
+  s.version AS session_version
   FROM timers t JOIN sessions s ON s.id = t.session_id
   WHERE t.due_at <= $1 ORDER BY t.due_at, t.session_id, t.timer_id LIMIT $2
   FOR UPDATE SKIP LOCKED`;

@@ -15,7 +15,7 @@ import type {
   TransitionWrite,
 } from '../../../manager/ports.js';
 import { transactionClosed, unknownAgent } from '../errors.js';
-import { applyWrites } from './apply.js';
+import { applyWrites, type HeldSessions } from './apply.js';
 import {
   decodeAgent,
   decodeHistory,
@@ -35,6 +35,8 @@ type Row = Record<string, unknown>;
 export class SqlStoreTx implements StoreTx {
   private open = true;
   private readonly outbox = new DeferredOutbox();
+  /** Sessions locked by this transaction, with their versions (see `HeldSessions`). */
+  private readonly held: HeldSessions = new Map();
 
   constructor(private readonly conn: SqlConnection) {}
 
@@ -82,7 +84,9 @@ export class SqlStoreTx implements StoreTx {
       statuses.length === 1
         ? await sql.query<Row>(q.CLAIM_ONE_STATUS, [statuses[0], limit])
         : await sql.query<Row>(q.CLAIM_STATUSES, [statuses, limit]);
-    return rows.map(decodeSession);
+    const claimed = rows.map(decodeSession);
+    for (const row of claimed) this.held.set(row.id, row.version);
+    return claimed;
   }
 
   async ownerUsage(
@@ -104,16 +108,17 @@ export class SqlStoreTx implements StoreTx {
   }
 
   async apply(write: TransitionWrite): Promise<ApplyResult> {
-    const [result] = await applyWrites(await this.use('apply'), [write]);
+    const [result] = await applyWrites(await this.use('apply'), this.held, [write]);
     return result as ApplyResult;
   }
 
   async applyMany(writes: readonly TransitionWrite[]): Promise<ApplyResult[]> {
-    return applyWrites(await this.use('applyMany'), writes);
+    return applyWrites(await this.use('applyMany'), this.held, writes);
   }
 
   async dueTimers(now: number, limit: number): Promise<TimerRow[]> {
     const { rows } = await this.run<Row>('dueTimers', q.DUE_TIMERS, [now, limit]);
+    for (const row of rows) this.held.set(String(row.session_id), num(row.session_version));
     return rows.map(decodeTimer);
   }
 

@@ -1,0 +1,174 @@
+/**
+ * The SQL of a batch: one statement that locks what the batch needs, one that writes what it
+ * decided. Both take their rows as one JSON or array parameter, so their text never changes
+ * and each connection prepares them once.
+ */
+import type { Slots } from '../../../core/types.js';
+import { num, slotsFromColumns, slotVector } from './codec.js';
+import type { SqlConnection } from './driver.js';
+import { type BatchPlan, heldTotal, type LockedAgent } from './plan.js';
+
+/**
+ * Locks the sessions ($1) and then the agents ($2) a batch touches, each in id order, so two
+ * batches lock shared rows in the same order.
+ */
+const LOCK_BATCH = `WITH s AS (
+  SELECT id, version FROM sessions WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE),
+a AS (
+  SELECT id, cpu_capacity, mem_capacity, cuda_device_capacity, cuda_shares_capacity,
+    cpu_reserved, mem_reserved, cuda_device_reserved, cuda_shares_reserved
+  FROM agents WHERE id = ANY($2::text[]) ORDER BY id FOR UPDATE)
+SELECT 's' AS kind, id, version, NULL::bigint AS cpu_capacity, NULL::bigint AS mem_capacity,
+  NULL::bigint AS cuda_device_capacity, NULL::bigint AS cuda_shares_capacity,
+  NULL::bigint AS cpu_reserved, NULL::bigint AS mem_reserved,
+  NULL::bigint AS cuda_device_reserved, NULL::bigint AS cuda_shares_reserved FROM s
+UNION ALL
+SELECT 'a', id, NULL, cpu_capacity, mem_capacity, cuda_device_capacity, cuda_shares_capacity,
+  cpu_reserved, mem_reserved, cuda_device_reserved, cuda_shares_reserved FROM a`;
+
+const SESSION_COLUMNS = `id text, owner text, priority double precision, status text,
+  substate text, version integer, submitted_at double precision, updated_at double precision,
+  hc bigint, hm bigint, hd bigint, hs bigint, holds jsonb, snapshot jsonb`;
+
+/** Every row a batch writes, in one statement over one JSON parameter. */
+const WRITE_BATCH = `WITH p AS (SELECT $1::text::jsonb AS j),
+ins AS (
+  INSERT INTO sessions (id, owner, priority, status, substate, version, submitted_at,
+    updated_at, held_cpu, held_mem, held_cuda_device, held_cuda_shares, holds, snapshot)
+  SELECT v.id, v.owner, v.priority, v.status, v.substate, v.version, v.submitted_at,
+    v.updated_at, v.hc, v.hm, v.hd, v.hs, v.holds, v.snapshot
+  FROM p, jsonb_to_recordset(p.j->'ins') AS v(${SESSION_COLUMNS})
+  ON CONFLICT (id) DO NOTHING RETURNING 1),
+upd AS (
+  UPDATE sessions s SET owner = v.owner, priority = v.priority, status = v.status,
+    substate = v.substate, version = v.version, submitted_at = v.submitted_at,
+    updated_at = v.updated_at, held_cpu = v.hc, held_mem = v.hm, held_cuda_device = v.hd,
+    held_cuda_shares = v.hs, holds = v.holds, snapshot = v.snapshot
+  FROM p, jsonb_to_recordset(p.j->'upd') AS v(${SESSION_COLUMNS})
+  WHERE s.id = v.id),
+ag AS (
+  UPDATE agents a SET cpu_reserved = v.c, mem_reserved = v.m, cuda_device_reserved = v.d,
+    cuda_shares_reserved = v.s
+  FROM p, jsonb_to_recordset(p.j->'ag') AS v(id text, c bigint, m bigint, d bigint, s bigint)
+  WHERE a.id = v.id),
+hi AS (
+  INSERT INTO history (session_id, at, from_status, to_status, substate, reason)
+  SELECT v.s, v.at, v.f, v.t, v.sub, v.r
+  FROM p, jsonb_to_recordset(p.j->'hi')
+    AS v(s text, at double precision, f text, t text, sub text, r text)),
+ob AS (
+  INSERT INTO outbox (key, session_id, agent_id, effect, due_at, tries)
+  SELECT v.k, v.s, v.a, v.e, v.due, v.tries
+  FROM p, jsonb_to_recordset(p.j->'ob')
+    AS v(k text, s text, a text, e jsonb, due double precision, tries integer)
+  ON CONFLICT (key) DO NOTHING),
+td AS (
+  DELETE FROM timers t USING p, jsonb_to_recordset(p.j->'td') AS v(s text, t text)
+  WHERE t.session_id = v.s AND t.timer_id = v.t),
+ts AS (
+  INSERT INTO timers (session_id, timer_id, event, due_at)
+  SELECT v.s, v.t, v.e, v.due
+  FROM p, jsonb_to_recordset(p.j->'ts') AS v(s text, t text, e text, due double precision)
+  ON CONFLICT (session_id, timer_id) DO UPDATE SET event = excluded.event, due_at = excluded.due_at)
+SELECT (SELECT count(*) FROM ins)::int AS inserted`;
+
+function sessionRecords(plan: BatchPlan, created: boolean): object[] {
+  const out: object[] = [];
+  for (const [id, row] of plan.sessions) {
+    if (plan.created.has(id) !== created) continue;
+    const [hc, hm, hd, hs] = slotVector(heldTotal(row));
+    out.push({
+      id,
+      owner: row.owner,
+      priority: row.priority,
+      status: row.status,
+      substate: row.substate,
+      version: row.version,
+      submitted_at: row.submittedAt,
+      updated_at: row.updatedAt,
+      hc,
+      hm,
+      hd,
+      hs,
+      holds: row.holds,
+      snapshot: row.snapshot,
+    });
+  }
+  return out;
+}
+
+function agentRecords(reserved: Map<string, Slots>): object[] {
+  return [...reserved].map(([id, slots]) => {
+    const [c, m, d, s] = slotVector(slots);
+    return { id, c, m, d, s };
+  });
+}
+
+/** The JSON parameter of `WRITE_BATCH`; empty lists are left out (they write nothing). */
+export function payload(plan: BatchPlan): string {
+  const timers = [...plan.timers.entries()];
+  const parts: Record<string, object[]> = {
+    ins: sessionRecords(plan, true),
+    upd: sessionRecords(plan, false),
+    ag: agentRecords(plan.reserved),
+    hi: plan.history.map((h) => ({
+      s: h.sessionId,
+      at: h.at,
+      f: h.from,
+      t: h.to,
+      sub: h.substate,
+      r: h.reason ?? null,
+    })),
+    ob: [...plan.outbox.values()].map((o) => ({
+      k: o.key,
+      s: o.sessionId,
+      a: o.agentId,
+      e: o.effect,
+      due: o.dueAt,
+      tries: o.tries,
+    })),
+    td: timers
+      .filter(([, row]) => row === null)
+      .map(([key]) => {
+        const [s, t] = key.split('\u0000');
+        return { s, t };
+      }),
+    ts: timers.flatMap(([, r]) =>
+      r ? [{ s: r.sessionId, t: r.timerId, e: r.event, due: r.dueAt }] : [],
+    ),
+  };
+  for (const key of Object.keys(parts)) if (parts[key]?.length === 0) delete parts[key];
+  return JSON.stringify(parts);
+}
+
+/** Locked rows: the version of each existing session, the slots of each existing agent. */
+export interface Locked {
+  versions: Map<string, number>;
+  agents: Map<string, LockedAgent>;
+}
+
+/** Locks `sessions` and `agents` (ids sorted) and reads what the plan needs of them. */
+export async function lockBatch(
+  conn: SqlConnection,
+  sessions: string[],
+  agents: string[],
+): Promise<Locked> {
+  const locked: Locked = { versions: new Map(), agents: new Map() };
+  if (sessions.length === 0 && agents.length === 0) return locked;
+  const { rows } = await conn.query<Record<string, unknown>>(LOCK_BATCH, [sessions, agents]);
+  for (const row of rows) {
+    const id = String(row.id);
+    if (row.kind === 's') locked.versions.set(id, num(row.version));
+    else {
+      const capacity = slotsFromColumns(row, 'capacity');
+      locked.agents.set(id, { capacity, reserved: slotsFromColumns(row, 'reserved') });
+    }
+  }
+  return locked;
+}
+
+/** Writes a decided batch; returns how many new sessions were inserted. */
+export async function writeBatch(conn: SqlConnection, plan: BatchPlan): Promise<number> {
+  const { rows } = await conn.query<{ inserted: number }>(WRITE_BATCH, [payload(plan)]);
+  return rows[0]?.inserted ?? 0;
+}
