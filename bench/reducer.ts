@@ -16,18 +16,24 @@ import {
   reserveParams,
 } from '../machines/session.effects.js';
 import { initialContext } from '../machines/session.update.js';
-import {
-  type AttemptRecord,
-  type KernelState,
-  MAX_HISTORY,
-  type SessionContext,
-  type SessionInput,
-} from '../src/core/context.js';
+import type { SessionContext, SessionInput } from '../src/core/context.js';
 import type { Effect } from '../src/core/effects.js';
 import type { SessionEvent } from '../src/core/events.js';
-import type { Failure, Reason, Slots, Stage, Status } from '../src/core/types.js';
+import type { Reason, Slots, Stage, Status } from '../src/core/types.js';
 import { backoffDelay } from '../src/policy/backoff.js';
 import { nextRandom } from '../src/policy/random.js';
+import {
+  addSlots,
+  awaitsImage,
+  cancel,
+  kernelReport,
+  MAY_EXIST,
+  noteFailure,
+  record,
+  setKernels,
+  TIMER,
+  timer,
+} from './reducer-parts.js';
 
 /** The reducer's state: the status, the substate path below it, and the chart's context. */
 export interface ReducerState {
@@ -40,19 +46,6 @@ export interface ReducerStep {
   next: ReducerState;
   effects: Effect[];
 }
-
-/** Kernel statuses in which a kernel of a sent create may exist (cleanup is needed). */
-const MAY_EXIST: readonly string[] = ['PREPARED', 'CREATING', 'RUNNING'];
-
-/** Timer ids, as the chart names its delayed events. */
-const TIMER = {
-  pullTimeout: 'xstate.after.pullTimeout.session.PREPARING.pulling',
-  pullRecheck: 'xstate.after.pullRecheck.session.PREPARING.pulling.waiting',
-  pullBackoff: 'xstate.after.pullBackoff.session.PREPARING.backoff',
-  createTimeout: 'xstate.after.createTimeout.session.CREATING.creating',
-  createRecheck: 'xstate.after.createRecheck.session.CREATING.creating',
-  createBackoff: 'xstate.after.createBackoff.session.CREATING.backoff',
-} as const;
 
 export function initial(input: SessionInput): ReducerStep {
   const context = initialContext(input);
@@ -320,73 +313,6 @@ function enter(
   const context =
     ctx.lastStatus === status ? ctx : { ...ctx, lastStatus: status, statusSince: now };
   return { status, substate, context };
-}
-
-function noteFailure(
-  ctx: SessionContext,
-  stage: Stage,
-  failure: Failure,
-  agentId: string,
-  at: number,
-): SessionContext {
-  const entry: AttemptRecord = {
-    stage,
-    attempt: ctx.attempts[stage],
-    at,
-    outcome: 'failed',
-    failure,
-    agentId,
-  };
-  return record({ ...ctx, lastFailure: failure, failedAgentId: agentId }, entry);
-}
-
-function awaitsImage(ctx: SessionContext, agentId: string, attempt: number): boolean {
-  if (attempt !== ctx.attempts.pull) return false;
-  return ctx.kernels.some(
-    (k) => k.agentId === agentId && (k.status === 'SCHEDULED' || k.status === 'PULLING'),
-  );
-}
-
-function kernelReport(
-  ctx: SessionContext,
-  event: { agentId: string; kernelId: string; attempt: number },
-  statuses: string[],
-): boolean {
-  if (event.attempt !== ctx.attempts.create) return false;
-  const kernel = ctx.kernels.find((k) => k.id === event.kernelId && k.agentId === event.agentId);
-  return (
-    kernel !== undefined &&
-    kernel.attempt === ctx.attempts.create &&
-    statuses.includes(kernel.status)
-  );
-}
-
-function setKernels(
-  ctx: SessionContext,
-  test: (k: KernelState) => boolean,
-  status: KernelState['status'],
-): KernelState[] {
-  return ctx.kernels.map((k) => (test(k) ? { ...k, status } : k));
-}
-
-function record(ctx: SessionContext, entry: AttemptRecord): SessionContext {
-  const history = [...ctx.history, entry];
-  return { ...ctx, history: history.length > MAX_HISTORY ? history.slice(-MAX_HISTORY) : history };
-}
-
-function addSlots(into: Slots, add: Slots): Slots {
-  const sum: Slots = { ...into };
-  for (const [name, amount] of Object.entries(add) as [keyof Slots, number][])
-    sum[name] = (sum[name] ?? 0) + amount;
-  return sum;
-}
-
-function timer(ctx: SessionContext, timerId: string, dueAt: number): Effect {
-  return { type: 'setTimer', sessionId: ctx.sessionId, timerId, event: timerId, dueAt };
-}
-
-function cancel(ctx: SessionContext, timerId: string): Effect {
-  return { type: 'cancelTimer', sessionId: ctx.sessionId, timerId };
 }
 
 function unsupported(state: ReducerState, event: SessionEvent): never {
