@@ -18,7 +18,7 @@ import type {
   SelectorState,
 } from './types.js';
 import { OwnerBook } from './usage.js';
-import { dominates, freeVec, showVec, sumVec, toVec, type Vec } from './vector.js';
+import { dominates, showVec, sumVec, toVec, type Vec } from './vector.js';
 
 /**
  * Places `sessions` in `picker` order on agents chosen by `selector`, checking the predicates
@@ -61,8 +61,7 @@ function runBatch(
   pool: AgentPool,
 ): PlacementResult[] {
   const book = new OwnerBook(view.ownerUsage);
-  const total = schedulableCapacity(view);
-  const queue = createQueue(picker, sessions, book, total);
+  const queue = createQueue(picker, sessions, book, () => schedulableCapacity(view));
   const misses = new Misses();
   const results: PlacementResult[] = [];
   for (let session = queue.next(); session; session = queue.next()) {
@@ -86,9 +85,7 @@ function admit(session: PendingSession, view: PlacementView, book: OwnerBook): P
 }
 
 function schedulableCapacity(view: PlacementView): Vec {
-  return sumVec(
-    view.agents.filter((agent) => agent.schedulable).map((agent) => freeVec(agent.capacity, {})),
-  );
+  return sumVec(view.agents.filter((agent) => agent.schedulable).map((a) => toVec(a.capacity)));
 }
 
 type Placement = { placement: Record<string, string>; slots: Vec };
@@ -116,7 +113,7 @@ function place(
     taken.push([agent, need]);
     placement[kernel.id] = agent.id;
   }
-  return { placement, slots: sumVec(taken.map(([, need]) => need)) };
+  return { placement, slots: taken.length === 1 ? taken[0]![1] : sumVec(taken.map(([, n]) => n)) };
 }
 
 function undo(pool: AgentPool, taken: [WorkAgent, Vec][], mark: string | null): void {

@@ -7,8 +7,8 @@ import type { SelectorName } from '../types.js';
 import {
   type AgentPool,
   compareIds,
-  indexById,
   isAvoided,
+  lazyIndexById,
   pickAvoided,
   type WorkAgent,
 } from './pool.js';
@@ -26,7 +26,7 @@ export function createNaivePool(
   const sign = selector === 'concentrated' ? 1 : -1;
   const compare = (a: WorkAgent, b: WorkAgent): number =>
     sign * lexCompare(a.free, b.free) || compareIds(a.id, b.id);
-  const byId = indexById(agents);
+  const byId = lazyIndexById(agents);
 
   const find = (need: Vec, avoid: AvoidList | undefined): WorkAgent | undefined => {
     let best: WorkAgent | undefined;
@@ -35,7 +35,7 @@ export function createNaivePool(
       if (best === undefined || compare(agent, best) < 0) best = agent;
     }
     if (best !== undefined || avoid === undefined) return best;
-    return pickAvoided(byId, avoid, need, compare);
+    return pickAvoided(byId(), avoid, need, compare);
   };
 
   return {

@@ -28,14 +28,17 @@ export function lifoOrder(a: PendingSession, b: PendingSession): number {
   return b.priority - a.priority || b.submittedAt - a.submittedAt || compareIds(a.id, b.id);
 }
 
-/** A queue in `picker` order. `book` and `total` feed the dominant shares of `drf`. */
+/**
+ * A queue in `picker` order. `book` and `capacity` (the schedulable capacity, asked for only by
+ * `drf`) feed the dominant shares.
+ */
 export function createQueue(
   picker: PickerName,
   sessions: readonly PendingSession[],
   book: OwnerBook,
-  total: Vec,
+  capacity: () => Vec,
 ): SessionQueue {
-  if (picker === 'drf') return drfQueue(sessions, book, total);
+  if (picker === 'drf') return drfQueue(sessions, book, capacity());
   return sortedQueue([...sessions].sort(picker === 'fifo' ? fifoOrder : lifoOrder));
 }
 

@@ -32,9 +32,12 @@ export interface AgentPool {
 
 /** The schedulable agents of a view, with their free slots. */
 export function workAgents(agents: readonly AgentRow[]): WorkAgent[] {
-  return agents
-    .filter((agent) => agent.schedulable)
-    .map((agent) => ({ id: agent.id, free: freeVec(agent.capacity, agent.reserved) }));
+  const work: WorkAgent[] = [];
+  for (const agent of agents) {
+    if (agent.schedulable)
+      work.push({ id: agent.id, free: freeVec(agent.capacity, agent.reserved) });
+  }
+  return work;
 }
 
 /** Agent ids compare by code unit, so every selector breaks ties the same way. */
@@ -58,7 +61,7 @@ export function isAvoided(avoid: AvoidList | undefined, agent: WorkAgent): boole
  * selector ranks first (`compare`).
  */
 export function pickAvoided(
-  byId: Map<string, WorkAgent>,
+  byId: ReadonlyMap<string, WorkAgent>,
   avoid: AvoidList,
   need: Vec,
   compare: (a: WorkAgent, b: WorkAgent) => number,
@@ -80,7 +83,11 @@ export function pickAvoided(
   return best;
 }
 
-/** Agents by id. */
-export function indexById(agents: readonly WorkAgent[]): Map<string, WorkAgent> {
-  return new Map(agents.map((agent) => [agent.id, agent]));
+/** Agents by id, built on first use (only sessions with penalties need it). */
+export function lazyIndexById(agents: readonly WorkAgent[]): () => ReadonlyMap<string, WorkAgent> {
+  let byId: Map<string, WorkAgent> | undefined;
+  return () => {
+    byId ??= new Map(agents.map((agent) => [agent.id, agent]));
+    return byId;
+  };
 }

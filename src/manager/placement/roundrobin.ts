@@ -7,31 +7,35 @@ import type { AvoidList } from '../../core/context.js';
 import {
   type AgentPool,
   compareIds,
-  indexById,
   isAvoided,
+  lazyIndexById,
   pickAvoided,
   type WorkAgent,
 } from './pool.js';
 import type { SelectorState } from './types.js';
 import { addInto, fitsVec, subInto, type Vec } from './vector.js';
 
+/** Takes ownership of `agents` (sorts it in place); keeps its cursor in `state`. */
 export function createRoundRobinPool(agents: WorkAgent[], state: SelectorState): AgentPool {
-  const list = [...agents].sort((a, b) => compareIds(a.id, b.id));
-  const byId = indexById(list);
-  const position = new Map(list.map((agent, i) => [agent.id, i]));
+  const list = agents.sort((a, b) => compareIds(a.id, b.id));
+  const byId = lazyIndexById(list);
 
-  // Index of the first agent whose id sorts after the cursor (0 when none does).
-  const start = (): number => {
-    const cursor = state.cursor;
-    if (cursor === null) return 0;
+  // Index of the first agent whose id sorts after `id`.
+  const after = (id: string): number => {
     let low = 0;
     let high = list.length;
     while (low < high) {
       const mid = (low + high) >>> 1;
-      if (list[mid]!.id <= cursor) low = mid + 1;
+      if (list[mid]!.id <= id) low = mid + 1;
       else high = mid;
     }
-    return low === list.length ? 0 : low;
+    return low;
+  };
+
+  // Where the walk starts: just after the cursor, wrapping to the first agent.
+  const start = (): number => {
+    const from = state.cursor === null ? 0 : after(state.cursor);
+    return from === list.length ? 0 : from;
   };
 
   const find = (need: Vec, avoid: AvoidList | undefined): WorkAgent | undefined => {
@@ -42,8 +46,8 @@ export function createRoundRobinPool(agents: WorkAgent[], state: SelectorState):
       if (fitsVec(need, agent.free) && !isAvoided(avoid, agent)) return agent;
     }
     if (avoid === undefined) return undefined;
-    const distance = (agent: WorkAgent) => (position.get(agent.id)! - from + n) % n;
-    return pickAvoided(byId, avoid, need, (a, b) => distance(a) - distance(b));
+    const distance = (agent: WorkAgent) => (after(agent.id) - 1 - from + n) % n;
+    return pickAvoided(byId(), avoid, need, (a, b) => distance(a) - distance(b));
   };
 
   return {

@@ -7,8 +7,8 @@ import type { AvoidList } from '../../core/context.js';
 import {
   type AgentPool,
   compareIds,
-  indexById,
   isAvoided,
+  lazyIndexById,
   pickAvoided,
   type WorkAgent,
 } from './pool.js';
@@ -17,12 +17,13 @@ import { addInto, fitsVec, lexCompare, subInto, type Vec } from './vector.js';
 /** `ascending`: fewest free first (concentrated); `descending`: most free first (dispersed). */
 export type Direction = 'ascending' | 'descending';
 
+/** Takes ownership of `agents` (sorts it in place). */
 export function createSortedPool(agents: WorkAgent[], direction: Direction): AgentPool {
   const ascending = direction === 'ascending';
   const compare = (a: WorkAgent, b: WorkAgent): number =>
     (ascending ? lexCompare(a.free, b.free) : lexCompare(b.free, a.free)) || compareIds(a.id, b.id);
-  const list = [...agents].sort(compare);
-  const byId = indexById(list);
+  const list = agents.sort(compare);
+  const byId = lazyIndexById(list);
 
   // Index of the first agent ranked after `agent` (or of `agent` itself when `inclusive`).
   const bound = (agent: WorkAgent, inclusive: boolean): number => {
@@ -57,7 +58,7 @@ export function createSortedPool(agents: WorkAgent[], direction: Direction): Age
       if (!ascending && lexCompare(agent.free, need) < 0) break;
       if (fitsVec(need, agent.free) && !isAvoided(avoid, agent)) return agent;
     }
-    return avoid === undefined ? undefined : pickAvoided(byId, avoid, need, compare);
+    return avoid === undefined ? undefined : pickAvoided(byId(), avoid, need, compare);
   };
 
   const move = (agent: WorkAgent, change: (free: Vec) => void): void => {

@@ -17,7 +17,7 @@ export type Vec = number[];
 
 /** The dense form of a slot vector (absent slots are zero). */
 export function toVec(slots: Slots): Vec {
-  return RANK_ORDER.map((slot) => slots[slot] ?? 0);
+  return [slots['cuda.device'] ?? 0, slots['cuda.shares'] ?? 0, slots.cpu ?? 0, slots.mem ?? 0];
 }
 
 /** The sparse form of a dense vector (zero slots left out). */
@@ -31,7 +31,11 @@ export function toSlots(vec: Vec): Slots {
 
 /** `capacity - reserved`, never below zero in any slot (an overcommitted slot has none free). */
 export function freeVec(capacity: Slots, reserved: Slots): Vec {
-  return RANK_ORDER.map((slot) => Math.max(0, (capacity[slot] ?? 0) - (reserved[slot] ?? 0)));
+  const free = toVec(capacity);
+  for (let i = 0; i < free.length; i++) {
+    free[i] = Math.max(0, free[i]! - (reserved[RANK_ORDER[i]!] ?? 0));
+  }
+  return free;
 }
 
 /** True when `need` fits in `free` in every slot. */
