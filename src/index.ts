@@ -22,6 +22,15 @@ export {
   statusOf,
   substateOf,
 } from './core/decide.js';
+export {
+  describeState,
+  guardName,
+  mermaidId,
+  renderLifecycleDoc,
+  renderMachineJson,
+  stateNodes,
+  toMermaid,
+} from './core/diagram.js';
 export * from './core/effects.js';
 export * from './core/errors.js';
 export * from './core/events.js';
