@@ -57,3 +57,40 @@ export function rowColumns(snapshot: Snapshot, now: number): NextRow {
     snapshot: persist(snapshot),
   };
 }
+
+/** Snapshots kept by `SnapshotCache` (one per session; the least recently used go first). */
+export const SNAPSHOT_CACHE_SIZE = 50_000;
+
+/**
+ * Restored snapshots by session id and row version, so a session is restored once per version
+ * instead of at every event and every stage. Snapshots are immutable, and a row's version names
+ * exactly one snapshot, so a hit is always the stored state. Cleared when a transaction rolls
+ * back (it may hold versions that were never committed).
+ */
+export class SnapshotCache {
+  private readonly entries = new Map<string, { version: number; snapshot: Snapshot }>();
+
+  constructor(private readonly capacity = SNAPSHOT_CACHE_SIZE) {}
+
+  /** The snapshot of a stored row; throws, as `restoreSnapshot`, when it cannot be read. */
+  of(row: { id: string; version: number; snapshot: unknown }): Snapshot {
+    const hit = this.entries.get(row.id);
+    if (hit && hit.version === row.version) return hit.snapshot;
+    const snapshot = restoreSnapshot(row.snapshot);
+    this.put(row.id, row.version, snapshot);
+    return snapshot;
+  }
+
+  put(id: string, version: number, snapshot: Snapshot): void {
+    this.entries.delete(id);
+    this.entries.set(id, { version, snapshot });
+    if (this.entries.size > this.capacity) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}

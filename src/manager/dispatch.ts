@@ -6,7 +6,7 @@ import type { KernelState, SessionContext } from '../core/context.js';
 import type { AgentEffect } from '../core/effects.js';
 import type { SessionEvent } from '../core/events.js';
 import type { Failure } from '../core/types.js';
-import { contextOf, restoreSnapshot } from './core-bridge.js';
+import { contextOf } from './core-bridge.js';
 import { describeError } from './logger.js';
 import type { AgentCallResult, InspectResult, OutboxRow, SessionRow, StoreTx } from './ports.js';
 import type { Round, Runtime } from './runtime.js';
@@ -49,7 +49,7 @@ async function claim(runtime: Runtime, round: Round, tx: StoreTx, horizon: numbe
   const byId = new Map(sessions.map((row) => [row.id, row]));
   const claimed: OutboxRow[] = [];
   for (const row of due) {
-    if (isStale(row.effect, byId.get(row.sessionId))) {
+    if (isStale(runtime, row.effect, byId.get(row.sessionId))) {
       runtime.logger.debug(logFields(row), 'stale agent call dropped');
       await tx.finishOutbox(row.key);
       continue;
@@ -65,11 +65,11 @@ async function claim(runtime: Runtime, round: Round, tx: StoreTx, horizon: numbe
  * creating kernels for a session that was cancelled meanwhile would leave them orphaned.
  * Inspect and destroy calls always go out.
  */
-function isStale(effect: AgentEffect, session: SessionRow | undefined): boolean {
+function isStale(runtime: Runtime, effect: AgentEffect, session: SessionRow | undefined) {
   if (effect.type === 'inspectKernels' || effect.type === 'destroyKernels') return false;
   if (!session) return true;
   try {
-    const context = contextOf(restoreSnapshot(session.snapshot));
+    const context = contextOf(runtime.snapshots.of(session));
     if (effect.type === 'pullImages') {
       return session.status !== 'PREPARING' || context.attempts.pull !== effect.attempt;
     }
@@ -132,7 +132,7 @@ async function settle(
   if ('thrown' in answer) return retryLater(runtime, round, tx, row);
   const session = await loadRow(tx, row.sessionId);
   if (!session) return tx.finishOutbox(row.key);
-  const events = answerEvents(session, row.effect, answer, round.now);
+  const events = answerEvents(runtime, session, row.effect, answer, round.now);
   if (events === 'retry') return retryLater(runtime, round, tx, row);
   if (events.length > 0) {
     const outcome = await sendEvents(runtime, round, tx, row.sessionId, events);
@@ -150,6 +150,7 @@ async function retryLater(runtime: Runtime, round: Round, tx: StoreTx, row: Outb
 
 /** The events an answer stands for; `retry` when the call must be made again later. */
 function answerEvents(
+  runtime: Runtime,
   session: SessionRow,
   effect: AgentEffect,
   answer: AgentCallResult | InspectResult,
@@ -166,7 +167,7 @@ function answerEvents(
     case 'inspectKernels':
       return inspectEvents(effect, answer as InspectResult, now);
     case 'destroyKernels':
-      return destroyEvents(session, effect, answer, now);
+      return destroyEvents(contextOf(runtime.snapshots.of(session)), effect, answer, now);
   }
 }
 
@@ -191,7 +192,7 @@ function inspectEvents(
  * ambiguous failures are retried.
  */
 function destroyEvents(
-  session: SessionRow,
+  context: SessionContext,
   effect: Extract<AgentEffect, { type: 'destroyKernels' }>,
   answer: AgentCallResult | InspectResult,
   now: number,
@@ -202,7 +203,6 @@ function destroyEvents(
   ) {
     return 'retry';
   }
-  const context = contextOf(restoreSnapshot(session.snapshot));
   return effect.kernelIds.map((kernelId) => {
     const kernel = context.kernels.find((candidate) => candidate.id === kernelId);
     const outcome = answer.ok && kernel && hadRun(context, kernel) ? 'TERMINATED' : 'CANCELLED';

@@ -5,6 +5,7 @@
  */
 import { defaultPolicy } from '../policy/defaults.js';
 import { seededRandom } from '../policy/random.js';
+import { SnapshotCache } from './core-bridge.js';
 import { dispatchDue } from './dispatch.js';
 import { describeError, silentLogger } from './logger.js';
 import { createSelectorState } from './placement/types.js';
@@ -70,6 +71,7 @@ function resolveOptions(options: ManagerOptions, publishNotices: Runtime['publis
     batchSize: checkBatchSize(options.batchSize ?? DEFAULT_BATCH_SIZE),
     managerId: options.managerId ?? `manager-${Math.random().toString(36).slice(2, 10)}`,
     selectorState: createSelectorState(),
+    snapshots: new SnapshotCache(),
     publish: publishNotices,
     serial: serialQueue(),
   };

@@ -1,6 +1,6 @@
 /** Applies a batch of agent reports in one store transaction (see `ReportInbox`). */
 import { HOLDING_STATUSES } from '../core/types.js';
-import { contextOf, restoreSnapshot } from './core-bridge.js';
+import { contextOf } from './core-bridge.js';
 import { UnknownSessionError } from './errors.js';
 import type { AgentReport, StoreTx } from './ports.js';
 import { checkBinding, type InboxItem, reportEvent, type SessionReport } from './reports.js';
@@ -82,7 +82,7 @@ async function sessionReport(
 ): Promise<Verdict> {
   const row = await loadRow(tx, report.sessionId);
   if (!row) throw new UnknownSessionError(report.sessionId);
-  checkBinding(report, contextOf(restoreSnapshot(row.snapshot)));
+  checkBinding(report, contextOf(runtime.snapshots.of(row)));
   runtime.logger.debug(reportFields(report), 'report received');
   const event = reportEvent(report, round.now);
   const outcome = await sendEvents(runtime, round, tx, report.sessionId, [event]);

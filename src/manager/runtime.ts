@@ -1,5 +1,6 @@
 /** The manager's resolved options and the per-round bookkeeping its stages share. */
 import type { RetryPolicy } from '../policy/types.js';
+import type { SnapshotCache } from './core-bridge.js';
 import type { SelectorState } from './placement/types.js';
 import type { AgentClient, Clock, Logger, RandomSource, SessionStore, StoreTx } from './ports.js';
 import type { PickerName, PlacementLimits, SelectorName, TransitionNotice } from './types.js';
@@ -17,6 +18,8 @@ export interface Runtime {
   random: RandomSource;
   batchSize: number;
   managerId: string;
+  /** Restored snapshots by session and version. */
+  snapshots: SnapshotCache;
   /** What the roundrobin selector remembers between batches. */
   selectorState: SelectorState;
   /** Delivers committed notices to subscribers. */
@@ -53,6 +56,10 @@ export class Round {
       const result = await runtime.serial(() => runtime.store.transaction(work));
       runtime.publish(this.pending);
       return result;
+    } catch (error) {
+      // The rollback may have dropped versions the cache already holds.
+      runtime.snapshots.clear();
+      throw error;
     } finally {
       this.pending = [];
     }

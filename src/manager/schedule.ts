@@ -5,7 +5,7 @@
 import type { SessionContext } from '../core/context.js';
 import type { SessionEvent } from '../core/events.js';
 import { HOLDING_STATUSES } from '../core/types.js';
-import { contextOf, restoreSnapshot } from './core-bridge.js';
+import { contextOf } from './core-bridge.js';
 import { placeBatch } from './placement/index.js';
 import { isPlaced, type PendingSession, type PlacementResult } from './placement/types.js';
 import type { SessionRow, StoreTx } from './ports.js';
@@ -59,7 +59,7 @@ async function readCandidates(runtime: Runtime, round: Round, rows: SessionRow[]
   const candidates: Candidate[] = [];
   for (const row of rows) {
     const context = await isolated(runtime, round, row.id, async () =>
-      contextOf(restoreSnapshot(row.snapshot)),
+      contextOf(runtime.snapshots.of(row)),
     );
     if (context) candidates.push({ row, context });
   }

@@ -65,7 +65,7 @@ export class SessionOps {
     return this.runtime.serial(() =>
       this.runtime.store.transaction(async (tx) => {
         const row = await loadRow(tx, id);
-        return row && sessionView(row, await tx.history(id));
+        return row && sessionView(row, await tx.history(id), this.runtime.snapshots.of(row));
       }),
     );
   }

@@ -1,6 +1,6 @@
 /** Applies one event to one session inside a store transaction (DESIGN section 5, steps 1-3). */
 import type { SessionEvent } from '../core/events.js';
-import { decideEvent, restoreSnapshot, rowColumns, type Snapshot } from './core-bridge.js';
+import { decideEvent, rowColumns, type Snapshot } from './core-bridge.js';
 import { describeError } from './logger.js';
 import type { ApplyResult, SessionRow, StoreTx, TransitionWrite } from './ports.js';
 import type { Round, Runtime } from './runtime.js';
@@ -26,7 +26,7 @@ export async function step(
   event: SessionEvent,
   firedTimer?: string,
 ): Promise<StepOutcome> {
-  const decision = decideEvent(restoreSnapshot(row.snapshot), event);
+  const decision = decideEvent(runtime.snapshots.of(row), event);
   if (!decision.changed && decision.effects.length === 0 && firedTimer === undefined) {
     runtime.logger.debug({ sessionId: row.id, event: event.type }, 'event ignored');
     return { kind: 'ignored' };
@@ -82,7 +82,9 @@ export async function stepMany(
   const outcomes: (StepOutcome | undefined)[] = new Array(items.length);
   const planned: { index: number; plan: PlannedWrite; snapshot: Snapshot }[] = [];
   for (const [index, { row, event }] of items.entries()) {
-    const plan = await isolated(runtime, round, row.id, async () => planStep(round, row, event));
+    const plan = await isolated(runtime, round, row.id, async () =>
+      planStep(runtime, round, row, event),
+    );
     if (plan === 'ignored') {
       runtime.logger.debug({ sessionId: row.id, event: event.type }, 'event ignored');
       outcomes[index] = { kind: 'ignored' };
@@ -98,8 +100,8 @@ export async function stepMany(
   return outcomes;
 }
 
-function planStep(round: Round, row: SessionRow, event: SessionEvent) {
-  const decision = decideEvent(restoreSnapshot(row.snapshot), event);
+function planStep(runtime: Runtime, round: Round, row: SessionRow, event: SessionEvent) {
+  const decision = decideEvent(runtime.snapshots.of(row), event);
   if (!decision.changed && decision.effects.length === 0) return 'ignored' as const;
   const columns = rowColumns(decision.next, round.now);
   return { plan: planWrite(columns, row.version, decision.effects), snapshot: decision.next };
@@ -127,5 +129,6 @@ function settleWrite(
   }
   round.transitions += 1;
   round.pending.push(...notices);
+  runtime.snapshots.put(write.session.id, write.session.version, snapshot);
   return { kind: 'applied', row: write.session, snapshot };
 }

@@ -1,11 +1,15 @@
 /** Builds the `SessionView` that `get(id)` returns from a stored row. */
 import type { SessionContext } from '../core/context.js';
-import { contextOf, restoreSnapshot } from './core-bridge.js';
+import { contextOf, type Snapshot } from './core-bridge.js';
 import type { HistoryRow, SessionRow } from './ports.js';
 import type { SessionView } from './types.js';
 
-export function sessionView(row: SessionRow, history: HistoryRow[]): SessionView {
-  const context = contextOf(restoreSnapshot(row.snapshot));
+export function sessionView(
+  row: SessionRow,
+  history: HistoryRow[],
+  snapshot: Snapshot,
+): SessionView {
+  const context = contextOf(snapshot);
   return {
     id: row.id,
     owner: row.owner,
