@@ -34,6 +34,8 @@ export interface HarnessOptions {
   selector?: SelectorName;
   latencies?: Partial<Latencies>;
   faults?: FaultRates;
+  /** Whether the memory store copies rows (default true, as a database would). */
+  copyRows?: boolean;
   /** Wraps the simulated fleet before the manager gets it (to make calls misbehave). */
   wrapAgents?: (agents: SimulatedAgents) => AgentClient;
 }
@@ -60,7 +62,7 @@ export const testPolicy: RetryPolicy = {
 
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
   const clock = new ManualClock(1_000_000);
-  const store = new MemoryStore();
+  const store = new MemoryStore({ copyRows: options.copyRows ?? true });
   const agents = new SimulatedAgents({
     clock,
     latencies: options.latencies ?? {},

@@ -12,7 +12,7 @@ import { createSelectorState } from './placement/types.js';
 import type { AgentReport, Logger } from './ports.js';
 import { processReports } from './receive.js';
 import { ReportInbox } from './reports.js';
-import { Round, type Runtime, serialQueue } from './runtime.js';
+import { PlacementWatch, Round, type Runtime, serialQueue, unblocksPlacement } from './runtime.js';
 import { scheduleStage } from './schedule.js';
 import { SessionOps } from './session-ops.js';
 import { fireTimers, prepareStage, startStage } from './stages.js';
@@ -25,7 +25,10 @@ export const DEFAULT_RUN_INTERVAL_MS = 1_000;
 
 export function createSessionManager(options: ManagerOptions): SessionManager {
   const listeners = new Set<(notice: TransitionNotice) => void>();
-  const runtime = resolveOptions(options, (notices) => publish(runtime.logger, listeners, notices));
+  const runtime = resolveOptions(options, (notices) => {
+    if (notices.some(unblocksPlacement)) runtime.placement.touch();
+    publish(runtime.logger, listeners, notices);
+  });
   const inbox: ReportInbox = new ReportInbox((batch) =>
     processReports(runtime, batch, (item) => inbox.requeue(item)),
   );
@@ -71,6 +74,7 @@ function resolveOptions(options: ManagerOptions, publishNotices: Runtime['publis
     batchSize: checkBatchSize(options.batchSize ?? DEFAULT_BATCH_SIZE),
     managerId: options.managerId ?? `manager-${Math.random().toString(36).slice(2, 10)}`,
     selectorState: createSelectorState(),
+    placement: new PlacementWatch(),
     snapshots: new SnapshotCache(),
     publish: publishNotices,
     serial: serialQueue(),

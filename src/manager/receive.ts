@@ -101,6 +101,7 @@ async function agentLost(
 ): Promise<Verdict> {
   const known = (await tx.agents()).some((agent) => agent.id === agentId);
   if (known) await tx.setSchedulable(agentId, false);
+  runtime.placement.touch();
   runtime.logger.warn({ agentId }, 'agent lost');
   const rows = await tx.claimSessions(HOLDING_STATUSES, AGENT_LOST_SCAN);
   let conflict = false;

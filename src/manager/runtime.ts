@@ -22,10 +22,52 @@ export interface Runtime {
   snapshots: SnapshotCache;
   /** What the roundrobin selector remembers between batches. */
   selectorState: SelectorState;
+  /** Whether placement may find something new (see `PlacementWatch`). */
+  placement: PlacementWatch;
   /** Delivers committed notices to subscribers. */
   publish(notices: readonly TransitionNotice[]): void;
   /** Runs store work of this manager one transaction at a time (no self-inflicted conflicts). */
   serial<T>(work: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * Placement is retried only when something that can unblock a pending session happened in this
+ * manager (a session became PENDING, one ended or started running, slots were released, an agent
+ * came or went), or every `PLACEMENT_REFRESH_MS` for what other managers did.
+ */
+export class PlacementWatch {
+  private dirty = true;
+  private lastRunAt = Number.NEGATIVE_INFINITY;
+
+  /** Something changed that may let a pending session be placed. */
+  touch(): void {
+    this.dirty = true;
+  }
+
+  /** Whether the schedule stage should run at `now`; if so, the change flag is taken. */
+  shouldRun(now: number): boolean {
+    if (!this.dirty && now - this.lastRunAt < PLACEMENT_REFRESH_MS) return false;
+    this.dirty = false;
+    this.lastRunAt = now;
+    return true;
+  }
+}
+
+/** Longest time the schedule stage skips a round when nothing changed locally, ms. */
+export const PLACEMENT_REFRESH_MS = 30_000;
+
+/** Statuses whose entry may unblock placement: new or returned sessions, ended or running ones. */
+const UNBLOCKING: ReadonlySet<string> = new Set([
+  'PENDING',
+  'RUNNING',
+  'TERMINATED',
+  'CANCELLED',
+  'ERROR',
+]);
+
+/** Whether a committed transition may let a pending session be placed. */
+export function unblocksPlacement(notice: TransitionNotice): boolean {
+  return UNBLOCKING.has(notice.to);
 }
 
 /** A mutex over promises: `run(work)` starts `work` after every earlier `run` has settled. */

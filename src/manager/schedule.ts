@@ -24,10 +24,13 @@ interface Candidate {
  * was full and placed something; otherwise the same blocked sessions would be tried again.
  */
 export async function scheduleStage(runtime: Runtime, round: Round): Promise<void> {
+  if (!runtime.placement.shouldRun(round.now)) return;
   let more = true;
   for (let batch = 0; more && batch < MAX_BATCHES_PER_STAGE; batch += 1) {
     more = await round.inTransaction(runtime, (tx) => scheduleBatch(runtime, round, tx));
   }
+  // Stopped by the cap with sessions still being placed: carry on next round.
+  if (more) runtime.placement.touch();
 }
 
 async function scheduleBatch(runtime: Runtime, round: Round, tx: StoreTx): Promise<boolean> {

@@ -26,6 +26,7 @@ export class SessionOps {
 
   async registerAgent(agent: Omit<AgentRow, 'reserved'>): Promise<void> {
     await this.runtime.serial(() => this.runtime.store.transaction((tx) => tx.putAgent(agent)));
+    this.runtime.placement.touch();
     this.runtime.logger.info({ agentId: agent.id }, 'agent registered');
   }
 
