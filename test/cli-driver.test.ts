@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SimulatedAgents } from '../src/adapters/agents/simulated.js';
+import { MemoryStore } from '../src/adapters/store/memory.js';
 import type { ReplayFleet } from '../src/cli/fleet.js';
 import { type RunOptions, runReplay } from '../src/cli/replay.js';
 import { hasLeaks, type RunResult } from '../src/cli/result.js';
@@ -49,6 +50,12 @@ describe('runReplay', () => {
     const first = await runReplay(options(workload));
     const second = await runReplay(options(workload));
     expect(virtual(second)).toEqual(virtual(first));
+  });
+
+  it('gives the same result whether the memory store copies rows or shares them', async () => {
+    const shared = await runReplay(options(workload));
+    const copied = await runReplay(options(workload, { makeStore: () => new MemoryStore() }));
+    expect(virtual(copied)).toEqual(virtual(shared));
   });
 
   it('counts a kernel no session owns as an orphan', async () => {

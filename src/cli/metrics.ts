@@ -1,6 +1,6 @@
 /** Pure measurements over the end state of a replay: outcomes, attempts, latency, leaks. */
 import { slotAmount, slotKeys, sum } from '../core/slots.js';
-import { FINAL_STATUSES, STAGES, type Stage, type Status } from '../core/types.js';
+import { FINAL_STATUSES, type Slots, STAGES, type Stage, type Status } from '../core/types.js';
 import type { AgentRow, SessionRow } from '../manager/ports.js';
 import type { SessionView } from '../manager/types.js';
 import type { Latency, OrphanKernel, OutcomeCount, ReservationLeak, RunResult } from './result.js';
@@ -86,19 +86,36 @@ export function attemptDistribution(
  * final sessions that still hold anything. Either is a leak.
  */
 export function findLeaks(agents: readonly AgentRow[], sessions: readonly SessionRow[]) {
+  const { held, heldByFinal } = holdsByAgent(sessions);
   const leaks: ReservationLeak[] = [];
   for (const agent of agents) {
-    const live = sessions.filter((s) => !FINAL.includes(s.status) && s.holds[agent.id]);
-    const held = sum(live.map((s) => s.holds[agent.id]!));
-    const difference = slotDifference(agent.reserved, held);
-    const heldByFinal = sessions
-      .filter((s) => FINAL.includes(s.status) && s.holds[agent.id])
-      .map((s) => s.id);
-    if (Object.keys(difference).length > 0 || heldByFinal.length > 0) {
-      leaks.push({ agentId: agent.id, difference, heldByFinal });
+    const difference = slotDifference(agent.reserved, sum(held.get(agent.id) ?? []));
+    const finals = heldByFinal.get(agent.id) ?? [];
+    if (Object.keys(difference).length > 0 || finals.length > 0) {
+      leaks.push({ agentId: agent.id, difference, heldByFinal: finals });
     }
   }
   return leaks;
+}
+
+/** Per agent: the holds of live sessions, and the ids of final sessions still holding slots. */
+function holdsByAgent(sessions: readonly SessionRow[]) {
+  const held = new Map<string, Slots[]>();
+  const heldByFinal = new Map<string, string[]>();
+  for (const session of sessions) {
+    const final = FINAL.includes(session.status);
+    for (const [agentId, slots] of Object.entries(session.holds)) {
+      if (final) listAt(heldByFinal, agentId).push(session.id);
+      else listAt(held, agentId).push(slots);
+    }
+  }
+  return { held, heldByFinal };
+}
+
+function listAt<T>(map: Map<string, T[]>, key: string): T[] {
+  const list = map.get(key) ?? [];
+  map.set(key, list);
+  return list;
 }
 
 function slotDifference(reserved: AgentRow['reserved'], held: AgentRow['reserved']) {

@@ -27,7 +27,10 @@ export interface RunOptions {
   seed: number;
   /** Builds the fleet on the run's clock. */
   makeFleet: (clock: ManualClock, seed: number) => ReplayFleet;
-  /** Default: a fresh `MemoryStore`. */
+  /**
+   * Default: a fresh `MemoryStore` that shares rows instead of copying them (the manager never
+   * mutates a row it read or wrote; a test compares both modes).
+   */
   makeStore?: () => SessionStore | Promise<SessionStore>;
   picker?: PickerName;
   selector?: SelectorName;
@@ -48,7 +51,7 @@ const DAY_MS = 86_400_000;
 export async function runReplay(options: RunOptions): Promise<RunResult> {
   const started = performance.now();
   const clock = new ManualClock(REPLAY_EPOCH + (options.workload.sessions[0]?.arrivalMs ?? 0));
-  const store = await (options.makeStore?.() ?? new MemoryStore());
+  const store = await (options.makeStore?.() ?? new MemoryStore({ copyRows: false }));
   const fleet = options.makeFleet(clock, options.seed);
   const manager = createSessionManager({
     store,
