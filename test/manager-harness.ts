@@ -34,6 +34,8 @@ export interface HarnessOptions {
   selector?: SelectorName;
   latencies?: Partial<Latencies>;
   faults?: FaultRates;
+  /** Seed of the simulated fleet's faults (default 1). */
+  seed?: number;
   /** Whether the memory store copies rows (default true, as a database would). */
   copyRows?: boolean;
   /** Wraps the simulated fleet before the manager gets it (to make calls misbehave). */
@@ -65,6 +67,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const store = new MemoryStore({ copyRows: options.copyRows ?? true });
   const agents = new SimulatedAgents({
     clock,
+    seed: options.seed ?? 1,
     latencies: options.latencies ?? {},
     faults: options.faults ?? {},
   });
