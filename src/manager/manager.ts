@@ -100,11 +100,16 @@ async function runTick(runtime: Runtime, inbox: ReportInbox): Promise<TickSummar
       await stage(runtime, round);
     } catch (error) {
       round.errors += 1;
-      runtime.logger.error({ stage: stage.name, err: describeError(error) }, 'stage failed');
+      runtime.logger.error(
+        { managerId: runtime.managerId, stage: stage.name, err: describeError(error) },
+        'stage failed',
+      );
     }
   }
   const { now, timersFired, transitions, dispatched, errors } = round;
-  return { now, timersFired, transitions, dispatched, errors };
+  const summary = { now, timersFired, transitions, dispatched, errors };
+  runtime.logger.debug({ managerId: runtime.managerId, ...summary }, 'tick done');
+  return summary;
 }
 
 function publish(
