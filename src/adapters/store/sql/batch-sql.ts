@@ -28,47 +28,46 @@ SELECT 'a', id, NULL, cpu_capacity, mem_capacity, cuda_device_capacity, cuda_sha
 
 const SESSION_COLUMNS = `id text, owner text, priority double precision, status text,
   substate text, version integer, submitted_at double precision, updated_at double precision,
-  hc bigint, hm bigint, hd bigint, hs bigint, holds jsonb, snapshot jsonb`;
+  hc bigint, hm bigint, hd bigint, hs bigint, holds json, snapshot json`;
 
 /** Every row a batch writes, in one statement over one JSON parameter. */
-const WRITE_BATCH = `WITH p AS (SELECT $1::text::jsonb AS j),
-ins AS (
+const WRITE_BATCH = `WITH ins AS (
   INSERT INTO sessions (id, owner, priority, status, substate, version, submitted_at,
     updated_at, held_cpu, held_mem, held_cuda_device, held_cuda_shares, holds, snapshot)
   SELECT v.id, v.owner, v.priority, v.status, v.substate, v.version, v.submitted_at,
     v.updated_at, v.hc, v.hm, v.hd, v.hs, v.holds, v.snapshot
-  FROM p, jsonb_to_recordset(p.j->'ins') AS v(${SESSION_COLUMNS})
+  FROM json_to_recordset($1::text::json) AS v(${SESSION_COLUMNS})
   ON CONFLICT (id) DO NOTHING RETURNING 1),
 upd AS (
   UPDATE sessions s SET owner = v.owner, priority = v.priority, status = v.status,
     substate = v.substate, version = v.version, submitted_at = v.submitted_at,
     updated_at = v.updated_at, held_cpu = v.hc, held_mem = v.hm, held_cuda_device = v.hd,
     held_cuda_shares = v.hs, holds = v.holds, snapshot = v.snapshot
-  FROM p, jsonb_to_recordset(p.j->'upd') AS v(${SESSION_COLUMNS})
+  FROM json_to_recordset($2::text::json) AS v(${SESSION_COLUMNS})
   WHERE s.id = v.id),
 ag AS (
   UPDATE agents a SET cpu_reserved = v.c, mem_reserved = v.m, cuda_device_reserved = v.d,
     cuda_shares_reserved = v.s
-  FROM p, jsonb_to_recordset(p.j->'ag') AS v(id text, c bigint, m bigint, d bigint, s bigint)
+  FROM json_to_recordset($3::text::json) AS v(id text, c bigint, m bigint, d bigint, s bigint)
   WHERE a.id = v.id),
 hi AS (
   INSERT INTO history (session_id, at, from_status, to_status, substate, reason)
   SELECT v.s, v.at, v.f, v.t, v.sub, v.r
-  FROM p, jsonb_to_recordset(p.j->'hi')
+  FROM json_to_recordset($4::text::json)
     AS v(s text, at double precision, f text, t text, sub text, r text)),
 ob AS (
   INSERT INTO outbox (key, session_id, agent_id, effect, due_at, tries)
   SELECT v.k, v.s, v.a, v.e, v.due, v.tries
-  FROM p, jsonb_to_recordset(p.j->'ob')
-    AS v(k text, s text, a text, e jsonb, due double precision, tries integer)
+  FROM json_to_recordset($5::text::json)
+    AS v(k text, s text, a text, e json, due double precision, tries integer)
   ON CONFLICT (key) DO NOTHING),
 td AS (
-  DELETE FROM timers t USING p, jsonb_to_recordset(p.j->'td') AS v(s text, t text)
+  DELETE FROM timers t USING json_to_recordset($6::text::json) AS v(s text, t text)
   WHERE t.session_id = v.s AND t.timer_id = v.t),
 ts AS (
   INSERT INTO timers (session_id, timer_id, event, due_at)
   SELECT v.s, v.t, v.e, v.due
-  FROM p, jsonb_to_recordset(p.j->'ts') AS v(s text, t text, e text, due double precision)
+  FROM json_to_recordset($7::text::json) AS v(s text, t text, e text, due double precision)
   ON CONFLICT (session_id, timer_id) DO UPDATE SET event = excluded.event, due_at = excluded.due_at)
 SELECT (SELECT count(*) FROM ins)::int AS inserted`;
 
@@ -104,8 +103,8 @@ function agentRecords(reserved: Map<string, Slots>): object[] {
   });
 }
 
-/** The JSON parameter of `WRITE_BATCH`; empty lists are left out (they write nothing). */
-export function payload(plan: BatchPlan): string {
+/** The seven JSON parameters of `WRITE_BATCH`, in order; an empty list writes nothing. */
+function parameters(plan: BatchPlan): (string | null)[] {
   const timers = [...plan.timers.entries()];
   const parts: Record<string, object[]> = {
     ins: sessionRecords(plan, true),
@@ -137,8 +136,7 @@ export function payload(plan: BatchPlan): string {
       r ? [{ s: r.sessionId, t: r.timerId, e: r.event, due: r.dueAt }] : [],
     ),
   };
-  for (const key of Object.keys(parts)) if (parts[key]?.length === 0) delete parts[key];
-  return JSON.stringify(parts);
+  return Object.values(parts).map((rows) => (rows.length === 0 ? null : JSON.stringify(rows)));
 }
 
 /** Locked rows: the version of each existing session, the slots of each existing agent. */
@@ -169,6 +167,6 @@ export async function lockBatch(
 
 /** Writes a decided batch; returns how many new sessions were inserted. */
 export async function writeBatch(conn: SqlConnection, plan: BatchPlan): Promise<number> {
-  const { rows } = await conn.query<{ inserted: number }>(WRITE_BATCH, [payload(plan)]);
+  const { rows } = await conn.query<{ inserted: number }>(WRITE_BATCH, parameters(plan));
   return rows[0]?.inserted ?? 0;
 }

@@ -9,7 +9,7 @@ import type { SqlConnection } from './driver.js';
 const FINISH_MANY = 'DELETE FROM outbox WHERE key = ANY($1::text[])';
 
 const RETRY_MANY = `UPDATE outbox o SET due_at = v.due, tries = o.tries + v.n
-  FROM jsonb_to_recordset($1::text::jsonb) AS v(k text, due double precision, n integer)
+  FROM json_to_recordset($1::text::json) AS v(k text, due double precision, n integer)
   WHERE o.key = v.k`;
 
 export class DeferredOutbox {

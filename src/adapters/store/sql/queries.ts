@@ -8,7 +8,7 @@ const AGENT_FIELDS = `id, schedulable, labels, cpu_capacity, mem_capacity, cuda_
 
 export const PUT_AGENT = `INSERT INTO agents (id, schedulable, labels, cpu_capacity, mem_capacity,
   cuda_device_capacity, cuda_shares_capacity)
-  VALUES ($1, $2, $3::text::jsonb, $4, $5, $6, $7)
+  VALUES ($1, $2, $3::text::json, $4, $5, $6, $7)
   ON CONFLICT (id) DO UPDATE SET schedulable = excluded.schedulable, labels = excluded.labels,
     cpu_capacity = excluded.cpu_capacity, mem_capacity = excluded.mem_capacity,
     cuda_device_capacity = excluded.cuda_device_capacity,
