@@ -5,6 +5,7 @@
 import { produce, setAutoFreeze } from 'immer';
 import {
   type AttemptRecord,
+  type KernelState,
   MAX_HISTORY,
   type SessionContext,
   type SessionInput,
@@ -28,11 +29,23 @@ function as<T extends SessionEvent['type']>(
   return event as Extract<SessionEvent, { type: T }>;
 }
 
-/** Append to the history, dropping the oldest entries past `MAX_HISTORY`. */
-function record(draft: SessionContext, entry: AttemptRecord): void {
-  draft.history.push(entry);
-  if (draft.history.length > MAX_HISTORY)
-    draft.history.splice(0, draft.history.length - MAX_HISTORY);
+/** The history with `entry` appended, dropping the oldest entries past `MAX_HISTORY`. */
+function recorded(history: readonly AttemptRecord[], entry: AttemptRecord): AttemptRecord[] {
+  const next =
+    history.length >= MAX_HISTORY
+      ? history.slice(history.length - MAX_HISTORY + 1)
+      : history.slice();
+  next.push(entry);
+  return next;
+}
+
+/** Nested kernel updates go through immer, on the kernels array only. */
+function withKernels(
+  context: SessionContext,
+  recipe: (kernels: KernelState[]) => void,
+): SessionContext {
+  const kernels = produce(context.kernels, recipe);
+  return kernels === context.kernels ? context : { ...context, kernels };
 }
 
 /** The context of a new session. */
@@ -77,22 +90,25 @@ function addSlots(into: Slots, add: Slots): Slots {
 
 export function applyPlacement(context: SessionContext, event: Ev): SessionContext {
   const { placement, now } = as(event, 'SCHEDULE');
-  return produce(context, (draft) => {
-    draft.holds = {};
-    for (const kernel of draft.kernels) {
-      const agentId = placement[kernel.id] as string;
-      kernel.agentId = agentId;
+  const holds: Record<string, Slots> = {};
+  for (const kernel of context.kernels) {
+    const agentId = placement[kernel.id] as string;
+    holds[agentId] = addSlots(holds[agentId] ?? {}, kernel.slots);
+  }
+  const placed = withKernels(context, (kernels) => {
+    for (const kernel of kernels) {
+      kernel.agentId = placement[kernel.id] as string;
       kernel.status = 'SCHEDULED';
-      draft.holds[agentId] = addSlots(draft.holds[agentId] ?? {}, kernel.slots);
     }
-    draft.lastPlacementFailure = null;
-    record(draft, {
-      stage: 'schedule',
-      attempt: draft.reschedules + 1,
-      at: now,
-      outcome: 'succeeded',
-    });
   });
+  const entry: AttemptRecord = {
+    stage: 'schedule',
+    attempt: context.reschedules + 1,
+    at: now,
+    outcome: 'succeeded',
+  };
+  const history = recorded(context.history, entry);
+  return { ...placed, holds, lastPlacementFailure: null, history };
 }
 
 export function recordPlacementFailure(context: SessionContext, event: Ev): SessionContext {
@@ -112,25 +128,24 @@ export function enterStatus(
 
 export function startPullAttempt(context: SessionContext, event: Ev): SessionContext {
   const at = nowOf(context, event);
-  return produce(context, (draft) => {
-    draft.attempts.pull += 1;
-    draft.attemptStartedAt = at;
-    record(draft, { stage: 'pull', attempt: draft.attempts.pull, at, outcome: 'started' });
-  });
+  const attempt = context.attempts.pull + 1;
+  const history = recorded(context.history, { stage: 'pull', attempt, at, outcome: 'started' });
+  const attempts = { ...context.attempts, pull: attempt };
+  return { ...context, attempts, attemptStartedAt: at, history };
 }
 
 export function markPulling(context: SessionContext, event: Ev): SessionContext {
   const { agentId } = as(event, 'IMAGE_PULLING');
-  return produce(context, (draft) => {
-    for (const k of draft.kernels)
+  return withKernels(context, (kernels) => {
+    for (const k of kernels)
       if (k.agentId === agentId && k.status === 'SCHEDULED') k.status = 'PULLING';
   });
 }
 
 export function markPulled(context: SessionContext, event: Ev): SessionContext {
   const { agentId } = as(event, 'IMAGE_PULLED');
-  return produce(context, (draft) => {
-    for (const k of draft.kernels) if (k.agentId === agentId) k.status = 'PREPARED';
+  return withKernels(context, (kernels) => {
+    for (const k of kernels) if (k.agentId === agentId) k.status = 'PREPARED';
   });
 }
 
@@ -140,15 +155,10 @@ export function stageSucceeded(
   event: Ev,
   params: { stage: Stage },
 ): SessionContext {
-  return produce(context, (draft) => {
-    const attempt = draft.attempts[params.stage];
-    record(draft, {
-      stage: params.stage,
-      attempt,
-      at: nowOf(context, event),
-      outcome: 'succeeded',
-    });
-  });
+  const attempt = context.attempts[params.stage];
+  const at = nowOf(context, event);
+  const entry: AttemptRecord = { stage: params.stage, attempt, at, outcome: 'succeeded' };
+  return { ...context, history: recorded(context.history, entry) };
 }
 
 /** What a failure note does: which failure (event's or given), and whether the agent is gone. */
@@ -172,22 +182,26 @@ export function noteFailure(
 ): SessionContext {
   const failure = params.failure ?? (event as { failure: Failure }).failure;
   const agentId = agentOf(event);
-  return produce(context, (draft) => {
-    draft.lastFailure = failure;
-    draft.failedAgentId = agentId;
-    const entry: AttemptRecord = {
-      stage: params.stage,
-      attempt: draft.attempts[params.stage],
-      at: nowOf(context, event),
-      outcome: params.outcome ?? 'failed',
-      failure,
-    };
-    if (agentId !== null) entry.agentId = agentId;
-    record(draft, entry);
-    if (agentId === null || params.stage !== 'create' || params.kernels === undefined) return;
-    for (const k of draft.kernels) {
+  const entry: AttemptRecord = {
+    stage: params.stage,
+    attempt: context.attempts[params.stage],
+    at: nowOf(context, event),
+    outcome: params.outcome ?? 'failed',
+    failure,
+  };
+  if (agentId !== null) entry.agentId = agentId;
+  const noted = {
+    ...context,
+    lastFailure: failure,
+    failedAgentId: agentId,
+    history: recorded(context.history, entry),
+  };
+  const marks = params.kernels;
+  if (agentId === null || params.stage !== 'create' || marks === undefined) return noted;
+  return withKernels(noted, (kernels) => {
+    for (const k of kernels) {
       if (k.agentId !== agentId || !mayExist(k)) continue;
-      if (params.kernels === 'agentGone' || k.status === 'PREPARED') k.status = 'CANCELLED';
+      if (marks === 'agentGone' || k.status === 'PREPARED') k.status = 'CANCELLED';
     }
   });
 }
@@ -208,19 +222,24 @@ export function computeBackoff(
 
 /** Back to PENDING: penalize the failing agent, reset placement and attempts (after release). */
 export function reschedule(context: SessionContext): SessionContext {
-  return produce(context, (draft) => {
-    const agentId = draft.failedAgentId;
-    if (agentId !== null) draft.avoid[agentId] = (draft.avoid[agentId] ?? 0) + 1;
-    draft.reschedules += 1;
-    draft.holds = {};
-    draft.attempts = { pull: 0, create: 0 };
-    draft.inspected = [];
-    for (const k of draft.kernels) {
+  const agentId = context.failedAgentId;
+  const avoid = { ...context.avoid };
+  if (agentId !== null) avoid[agentId] = (avoid[agentId] ?? 0) + 1;
+  const reset = withKernels(context, (kernels) => {
+    for (const k of kernels) {
       k.agentId = null;
       k.status = 'PENDING';
       k.attempt = 0;
     }
   });
+  return {
+    ...reset,
+    avoid,
+    reschedules: context.reschedules + 1,
+    holds: {},
+    attempts: { pull: 0, create: 0 },
+    inspected: [],
+  };
 }
 
 /** The reason to give up with, from the last failure's class. */
@@ -254,30 +273,30 @@ export function dropHolds(context: SessionContext): SessionContext {
 
 /** Mark every kernel that may exist as being destroyed; a new destroy request number. */
 export function markDestroying(context: SessionContext): SessionContext {
-  return produce(context, (draft) => {
-    for (const k of draft.kernels) if (mayExist(k)) k.status = 'TERMINATING';
-    draft.requestSeq += 1;
+  const marked = withKernels(context, (kernels) => {
+    for (const k of kernels) if (mayExist(k)) k.status = 'TERMINATING';
   });
+  return { ...marked, requestSeq: context.requestSeq + 1 };
 }
 
 export function startCreateAttempt(context: SessionContext, event: Ev): SessionContext {
   const at = nowOf(context, event);
-  return produce(context, (draft) => {
-    draft.attempts.create += 1;
-    draft.attemptStartedAt = at;
-    draft.inspected = [];
-    for (const k of draft.kernels) {
-      k.attempt = draft.attempts.create;
+  const attempt = context.attempts.create + 1;
+  const reset = withKernels(context, (kernels) => {
+    for (const k of kernels) {
+      k.attempt = attempt;
       k.status = 'PREPARED';
     }
-    record(draft, { stage: 'create', attempt: draft.attempts.create, at, outcome: 'started' });
   });
+  const history = recorded(context.history, { stage: 'create', attempt, at, outcome: 'started' });
+  const attempts = { ...context.attempts, create: attempt };
+  return { ...reset, attempts, attemptStartedAt: at, inspected: [], history };
 }
 
 export function markCreating(context: SessionContext, event: Ev): SessionContext {
   const { agentId, kernelId } = as(event, 'KERNEL_CREATING');
-  return produce(context, (draft) => {
-    for (const k of draft.kernels) {
+  return withKernels(context, (kernels) => {
+    for (const k of kernels) {
       if (k.id === kernelId && k.agentId === agentId && k.status === 'PREPARED')
         k.status = 'CREATING';
     }
@@ -286,8 +305,8 @@ export function markCreating(context: SessionContext, event: Ev): SessionContext
 
 export function markRunning(context: SessionContext, event: Ev): SessionContext {
   const { agentId, kernelId } = as(event, 'KERNEL_STARTED');
-  return produce(context, (draft) => {
-    for (const k of draft.kernels) {
+  return withKernels(context, (kernels) => {
+    for (const k of kernels) {
       if (k.id === kernelId && k.agentId === agentId && mayExist(k)) k.status = 'RUNNING';
     }
   });
@@ -301,21 +320,27 @@ export function beginVerification(context: SessionContext): SessionContext {
 const INSPECTED_STATUS = { running: 'RUNNING', creating: 'CREATING', absent: 'CANCELLED' } as const;
 
 export function applyInspection(context: SessionContext, event: Ev): SessionContext {
-  const { agentId, kernels } = as(event, 'KERNELS_INSPECTED');
-  return produce(context, (draft) => {
-    draft.inspected.push(agentId);
-    for (const k of draft.kernels) {
+  const { agentId, kernels: found } = as(event, 'KERNELS_INSPECTED');
+  const applied = withKernels(context, (kernels) => {
+    for (const k of kernels) {
       if (k.agentId !== agentId || !mayExist(k)) continue;
-      k.status = INSPECTED_STATUS[kernels[k.id] ?? 'absent'];
+      k.status = INSPECTED_STATUS[found[k.id] ?? 'absent'];
     }
   });
+  return { ...applied, inspected: [...context.inspected, agentId] };
 }
 
 export function noteInspectFailure(context: SessionContext, event: Ev): SessionContext {
   const { agentId, failure, attempt, now } = as(event, 'INSPECT_FAILED');
-  return produce(context, (draft) => {
-    record(draft, { stage: 'verify', attempt, at: now, agentId, outcome: 'failed', failure });
-  });
+  const entry: AttemptRecord = {
+    stage: 'verify',
+    attempt,
+    at: now,
+    agentId,
+    outcome: 'failed',
+    failure,
+  };
+  return { ...context, history: recorded(context.history, entry) };
 }
 
 export function noteTimeout(
@@ -324,24 +349,26 @@ export function noteTimeout(
   params: { stage: AttemptRecord['stage'] },
 ): SessionContext {
   const at = nowOf(context, event);
-  const attempt = context.attempts.create;
-  return produce(context, (draft) => {
-    record(draft, { stage: params.stage, attempt, at, outcome: 'timed-out' });
-  });
+  const entry: AttemptRecord = {
+    stage: params.stage,
+    attempt: context.attempts.create,
+    at,
+    outcome: 'timed-out',
+  };
+  return { ...context, history: recorded(context.history, entry) };
 }
 
 export function markKernelGone(context: SessionContext, event: Ev): SessionContext {
   const { agentId, kernelId, outcome } = as(event, 'KERNEL_TERMINATED');
-  return produce(context, (draft) => {
-    for (const k of draft.kernels)
-      if (k.id === kernelId && k.agentId === agentId) k.status = outcome;
+  return withKernels(context, (kernels) => {
+    for (const k of kernels) if (k.id === kernelId && k.agentId === agentId) k.status = outcome;
   });
 }
 
 export function markAgentGone(context: SessionContext, event: Ev): SessionContext {
   const { agentId } = as(event, 'AGENT_LOST');
-  return produce(context, (draft) => {
-    for (const k of draft.kernels) {
+  return withKernels(context, (kernels) => {
+    for (const k of kernels) {
       if (k.agentId === agentId && k.status !== 'TERMINATED') k.status = 'CANCELLED';
     }
   });

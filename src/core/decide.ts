@@ -6,6 +6,7 @@
 import type { ActorScope, AnyActorRef, SnapshotFrom } from 'xstate';
 import { sessionMachine } from '../../machines/session.machine.js';
 import { appendEffects, type ExecutedAction } from './actions-to-effects.js';
+import { CompiledChart, type FastSnapshot } from './compiled.js';
 import type { SessionContext, SessionInput } from './context.js';
 import type { Effect } from './effects.js';
 import { ACTOR_ERROR_PREFIX, checkEvent } from './event-check.js';
@@ -71,10 +72,36 @@ export function decide(snapshot: SessionSnapshot, event: SessionEvent): Decision
   if (snapshot.status !== 'active' || event.type.startsWith(ACTOR_ERROR_PREFIX)) {
     return { next: snapshot, effects: [], changed: false };
   }
+  const effects: Effect[] = [];
+  const next = compiled().step(snapshot as unknown as FastSnapshot, event, effects);
+  const decided = next as unknown as SessionSnapshot;
+  return { next: decided, effects, changed: decided !== snapshot || effects.length > 0 };
+}
+
+/**
+ * `decide` through XState's own `machine.transition` (with one reusable inert actor scope)
+ * instead of the compiled fast path: the reference the fast path is tested against.
+ */
+export function decideWithXState(snapshot: SessionSnapshot, event: SessionEvent): Decision {
+  checkEvent(event);
+  if (snapshot.status !== 'active' || event.type.startsWith(ACTOR_ERROR_PREFIX)) {
+    return { next: snapshot, effects: [], changed: false };
+  }
   collected.length = 0;
   const next = sessionMachine.transition(snapshot, event, scope);
   const effects = drain(snapshot.context.sessionId, event.now);
   return { next, effects, changed: next !== snapshot || effects.length > 0 };
+}
+
+let fastPath: CompiledChart | undefined;
+
+/** The compiled chart, built on first use (plans are then cached per state and event). */
+function compiled(): CompiledChart {
+  if (!fastPath) {
+    const sample = sessionMachine.resolveState({ value: 'PENDING', context: {} as never });
+    fastPath = new CompiledChart(sessionMachine, sample as unknown as FastSnapshot);
+  }
+  return fastPath;
 }
 
 /** The session's status: the top-level state. */
