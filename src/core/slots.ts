@@ -53,7 +53,17 @@ export function slotAmount(vector: Slots, slot: string): number {
 
 /** `a + b`, slot by slot. */
 export function add(a: Slots, b: Slots): Slots {
-  return compact(slotKeys(a, b).map((key) => [key, amount(a, key) + amount(b, key)]));
+  const out: Record<string, number> = {};
+  for (const key in a) {
+    const value = amount(a, key) + amount(b, key);
+    if (value !== 0) out[key] = value;
+  }
+  for (const key in b) {
+    if (key in a) continue;
+    const value = amount(b, key);
+    if (value !== 0) out[key] = value;
+  }
+  return out as Slots;
 }
 
 /** `a - b`, slot by slot. Throws `SlotsError` if any slot would go below zero. */
@@ -75,9 +85,11 @@ export function sub(a: Slots, b: Slots): Slots {
 
 /** Sum of any number of vectors (the zero vector for none). */
 export function sum(vectors: Iterable<Slots>): Slots {
-  let total: Slots = {};
-  for (const vector of vectors) total = add(total, vector);
-  return total;
+  const out: Record<string, number> = {};
+  for (const vector of vectors) {
+    for (const key in vector) out[key] = (out[key] ?? 0) + amount(vector, key);
+  }
+  return normalize(out as Slots);
 }
 
 /** True when every slot of `need` is at most the same slot of `free`. */
@@ -110,7 +122,12 @@ export function equals(a: Slots, b: Slots): boolean {
 
 /** A copy without zero entries (the canonical form every helper returns). */
 export function normalize(vector: Slots): Slots {
-  return compact(slotKeys(vector).map((key) => [key, amount(vector, key)]));
+  const out: Record<string, number> = {};
+  for (const key in vector) {
+    const value = amount(vector, key);
+    if (value !== 0) out[key] = value;
+  }
+  return out as Slots;
 }
 
 /**

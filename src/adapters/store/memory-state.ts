@@ -1,4 +1,4 @@
-import { add, sub, sum } from '../../core/slots.js';
+import { add, equals, sub, sum } from '../../core/slots.js';
 import type { Slots, Status } from '../../core/types.js';
 import type { AgentRow, HistoryRow, OutboxRow, SessionRow, TimerRow } from '../../manager/ports.js';
 import { DueQueue } from './due-queue.js';
@@ -39,6 +39,18 @@ export const timerKey = (sessionId: string, timerId: string): string =>
   `${sessionId}\u0000${timerId}`;
 
 const holdTotal = (row: SessionRow): Slots => sum(Object.values(row.holds));
+
+/** True when both rows count the same in the usage totals (status, owner, holds). */
+function sameUsage(a: SessionRow, b: SessionRow): boolean {
+  if (a.status !== b.status || a.owner !== b.owner) return false;
+  if (a.holds === b.holds) return true;
+  const agents = Object.keys(a.holds);
+  if (agents.length !== Object.keys(b.holds).length) return false;
+  return agents.every((agentId) => {
+    const other = b.holds[agentId];
+    return other !== undefined && equals(a.holds[agentId] as Slots, other);
+  });
+}
 
 /**
  * The memory store's tables and indexes. Every write records its undo in the journal, so a
@@ -94,13 +106,17 @@ export class MemoryState {
   /** Replaces the session row, keeping the status index and the usage totals in step. */
   private writeSession(id: string, row: SessionRow | undefined, reindex: boolean): void {
     const previous = this.sessions.get(id);
-    if (previous !== undefined) this.countUsage(previous.row, -1);
     if (row === undefined) {
+      if (previous === undefined) return;
+      this.countUsage(previous.row, -1);
       this.sessions.delete(id);
-      if (previous !== undefined) this.byStatus.invalidate(previous.row.status);
+      this.byStatus.invalidate(previous.row.status);
       return;
     }
-    this.countUsage(row, 1);
+    if (previous === undefined || !sameUsage(previous.row, row)) {
+      if (previous !== undefined) this.countUsage(previous.row, -1);
+      this.countUsage(row, 1);
+    }
     if (previous !== undefined && previous.row.status === row.status && !reindex) {
       this.sessions.set(id, { row, gen: previous.gen });
       return;

@@ -11,6 +11,7 @@ import type {
   TimerRow,
   TransitionWrite,
 } from '../../manager/ports.js';
+import { copyJson } from './copy.js';
 import { transactionClosed, unknownAgent } from './errors.js';
 import { applyWrite, type RowCopy } from './memory-apply.js';
 import { MemoryState, type OwnerUsage } from './memory-state.js';
@@ -46,7 +47,7 @@ export class MemoryStore implements SessionStore {
   private tail: Promise<void> = Promise.resolve();
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.copy = options.copyRows === false ? (value) => value : (value) => structuredClone(value);
+    this.copy = options.copyRows === false ? (value) => value : copyJson;
   }
 
   async transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
