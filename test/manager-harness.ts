@@ -12,7 +12,7 @@ import type { Slots, Status } from '../src/core/types.js';
 import { ManualClock } from '../src/manager/clock.js';
 import { type LogEntry, recordingLogger } from '../src/manager/logger.js';
 import { createSessionManager } from '../src/manager/manager.js';
-import type { AgentClient, SessionRow } from '../src/manager/ports.js';
+import type { AgentClient, AgentRow, SessionRow, SessionStore } from '../src/manager/ports.js';
 import type {
   PickerName,
   PlacementLimits,
@@ -34,6 +34,8 @@ export interface HarnessOptions {
   selector?: SelectorName;
   latencies?: Partial<Latencies>;
   faults?: FaultRates;
+  /** The store to run on (default: a fresh `MemoryStore`). */
+  store?: SessionStore;
   /** Seed of the simulated fleet's faults (default 1). */
   seed?: number;
   /** Whether the memory store copies rows (default true, as a database would). */
@@ -44,6 +46,7 @@ export interface HarnessOptions {
 
 export interface Harness {
   clock: ManualClock;
+  /** A `MemoryStore` unless the harness was given another store. */
   store: MemoryStore;
   agents: SimulatedAgents;
   manager: SessionManager;
@@ -64,7 +67,7 @@ export const testPolicy: RetryPolicy = {
 
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
   const clock = new ManualClock(1_000_000);
-  const store = new MemoryStore({ copyRows: options.copyRows ?? true });
+  const store = options.store ?? new MemoryStore({ copyRows: options.copyRows ?? true });
   const agents = new SimulatedAgents({
     clock,
     seed: options.seed ?? 1,
@@ -89,7 +92,9 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     agents.addAgent(agent);
     await manager.registerAgent({ ...agent, schedulable: true });
   }
-  return { clock, store, agents, manager, logs: logger.entries, notices, ticks: [] };
+  // `reserved` and `agentRows` need MemoryStore only for their synchronous form.
+  const memory = store as MemoryStore;
+  return { clock, store: memory, agents, manager, logs: logger.entries, notices, ticks: [] };
 }
 
 /** One kernel of 1 CPU / 1 GiB, owner alice, image `img:1`. */
@@ -169,6 +174,18 @@ export function reserved(h: Harness, agentId: string): Slots {
   return agent.reserved;
 }
 
+/** The agent rows, read through a transaction (works on every store). */
+export function agentRows(h: Harness): Promise<AgentRow[]> {
+  return h.store.transaction((tx) => tx.agents());
+}
+
+/** `reserved`, through a transaction (works on every store). */
+export async function reservedOn(h: Harness, agentId: string): Promise<Slots> {
+  const agent = (await agentRows(h)).find((candidate) => candidate.id === agentId);
+  if (!agent) throw new Error(`no agent ${agentId}`);
+  return agent.reserved;
+}
+
 async function allRows(h: Harness): Promise<SessionRow[]> {
   return h.store.transaction(async (tx) => tx.getSessions([...(await tx.statuses()).keys()]));
 }
@@ -187,7 +204,7 @@ export async function expectNoLeaks(h: Harness): Promise<void> {
       held.set(agentId, add(held.get(agentId) ?? {}, slots));
     }
   }
-  for (const agent of h.store.stats().agents) {
+  for (const agent of await agentRows(h)) {
     expect(agent.reserved, `reserved on ${agent.id}`).toEqual(held.get(agent.id) ?? {});
   }
   const byId = new Map(rows.map((row) => [row.id, row]));
