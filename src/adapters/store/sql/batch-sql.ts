@@ -30,7 +30,13 @@ const SESSION_COLUMNS = `id text, owner text, priority double precision, status 
   substate text, version integer, submitted_at double precision, updated_at double precision,
   hc bigint, hm bigint, hd bigint, hs bigint, holds json, snapshot json`;
 
-/** Every row a batch writes, in one statement over one JSON parameter. */
+/**
+ * Every row a batch writes, in one statement over seven JSON parameters. Outbox rows and timers
+ * belong to sessions the batch holds locked, so no other transaction writes the same keys:
+ * they are inserted only where absent (plain inserts, cheaper than ON CONFLICT's speculative
+ * ones), and a timer set again is updated in place. All parts read the same snapshot, and the
+ * plan keeps their keys disjoint (a timer is either deleted or set).
+ */
 const WRITE_BATCH = `WITH ins AS (
   INSERT INTO sessions (id, owner, priority, status, substate, version, submitted_at,
     updated_at, held_cpu, held_mem, held_cuda_device, held_cuda_shares, holds, snapshot)
@@ -60,15 +66,20 @@ ob AS (
   SELECT v.k, v.s, v.a, v.e, v.due, v.tries
   FROM json_to_recordset($5::text::json)
     AS v(k text, s text, a text, e json, due double precision, tries integer)
-  ON CONFLICT (key) DO NOTHING),
+  WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.key = v.k)),
 td AS (
   DELETE FROM timers t USING json_to_recordset($6::text::json) AS v(s text, t text)
   WHERE t.session_id = v.s AND t.timer_id = v.t),
-ts AS (
+tu AS (
+  UPDATE timers t SET event = v.e, due_at = v.due
+  FROM json_to_recordset($7::text::json) AS v(s text, t text, e text, due double precision)
+  WHERE t.session_id = v.s AND t.timer_id = v.t),
+ti AS (
   INSERT INTO timers (session_id, timer_id, event, due_at)
   SELECT v.s, v.t, v.e, v.due
   FROM json_to_recordset($7::text::json) AS v(s text, t text, e text, due double precision)
-  ON CONFLICT (session_id, timer_id) DO UPDATE SET event = excluded.event, due_at = excluded.due_at)
+  WHERE NOT EXISTS (
+    SELECT 1 FROM timers t WHERE t.session_id = v.s AND t.timer_id = v.t))
 SELECT (SELECT count(*) FROM ins)::int AS inserted`;
 
 function sessionRecords(plan: BatchPlan, created: boolean): object[] {
