@@ -455,3 +455,33 @@ describe('run and stop', () => {
     );
   });
 });
+
+describe('batches', () => {
+  it('runs more sessions than one batch through every stage in the same tick', async () => {
+    h = await createHarness({ batchSize: 2 });
+    const ids: string[] = [];
+    for (let index = 0; index < 5; index += 1) {
+      ids.push(await h.manager.submit(spec({ kernels: [{ slots: { cpu: 500 } }] })));
+    }
+    await tick(h);
+    for (const id of ids) expect((await view(h, id)).status).toBe('SCHEDULED');
+    const summary = await tick(h);
+    expect(summary.dispatched).toBe(5);
+    for (const id of ids) expect((await view(h, id)).status).toBe('PREPARING');
+    await runUntil(h);
+    for (const id of ids) expect((await view(h, id)).status).toBe('RUNNING');
+    expect(reserved(h, 'a1')).toEqual({ cpu: 2500 });
+  });
+
+  it('refuses a batch size that is not a positive integer', async () => {
+    h = await createHarness();
+    expect(() =>
+      createSessionManager({
+        store: new MemoryStore(),
+        agents: h.agents,
+        clock: h.clock,
+        batchSize: 0,
+      }),
+    ).toThrow(new RangeError('batchSize is 0: it must be a positive integer'));
+  });
+});

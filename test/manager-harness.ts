@@ -34,6 +34,8 @@ export interface HarnessOptions {
   selector?: SelectorName;
   latencies?: Partial<Latencies>;
   faults?: FaultRates;
+  /** Sessions per stage batch (default: the manager's). */
+  batchSize?: number;
   /** The store to run on (default: a fresh `MemoryStore`). */
   store?: SessionStore;
   /** Seed of the simulated fleet's faults (default 1). */
@@ -84,6 +86,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     limits: options.limits ?? {},
     picker: options.picker ?? 'fifo',
     selector: options.selector ?? 'concentrated',
+    ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
   });
   const notices: TransitionNotice[] = [];
   manager.subscribe((notice) => notices.push(notice));

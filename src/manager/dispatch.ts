@@ -11,6 +11,7 @@ import { describeError } from './logger.js';
 import type { AgentCallResult, InspectResult, OutboxRow, SessionRow, StoreTx } from './ports.js';
 import type { Round, Runtime } from './runtime.js';
 import { sendEvents } from './send.js';
+import { MAX_BATCHES_PER_STAGE } from './stages.js';
 import { isolated, loadRow } from './step.js';
 
 /**
@@ -27,10 +28,29 @@ export const DISPATCH_RETRY_MAX_MS = 60_000;
 /** An agent's answer, or the exception a misbehaving client threw. */
 type Answer = AgentCallResult | InspectResult | { thrown: unknown };
 
-/** Claims the rows due at the round's time (or `all` of them, for recovery) and runs them. */
-export async function dispatchDue(runtime: Runtime, round: Round, all = false): Promise<void> {
-  const horizon = all ? Number.MAX_SAFE_INTEGER : round.now;
-  const rows = await round.inTransaction(runtime, (tx) => claim(runtime, round, tx, horizon));
+/** Most outbox rows `recover` takes at once: in practice, every unfinished one. */
+export const RECOVER_LIMIT = 1_000_000;
+
+/** Dispatches the rows due at the round's time, a batch at a time while batches come back full. */
+export async function dispatchDue(runtime: Runtime, round: Round): Promise<void> {
+  let full = true;
+  for (let batch = 0; full && batch < MAX_BATCHES_PER_STAGE; batch += 1) {
+    const { due, claimed } = await claimRows(runtime, round, round.now, runtime.batchSize);
+    await runRows(runtime, round, claimed);
+    full = due === runtime.batchSize;
+  }
+}
+
+/** Dispatches every unfinished row now, whenever it was due (recovery after a restart). */
+export async function dispatchAll(runtime: Runtime, round: Round): Promise<void> {
+  const { claimed } = await claimRows(runtime, round, Number.MAX_SAFE_INTEGER, RECOVER_LIMIT);
+  for (let start = 0; start < claimed.length; start += runtime.batchSize) {
+    await runRows(runtime, round, claimed.slice(start, start + runtime.batchSize));
+  }
+}
+
+/** Calls the agents for `rows`, then feeds the answers back in one transaction. */
+async function runRows(runtime: Runtime, round: Round, rows: OutboxRow[]): Promise<void> {
   if (rows.length === 0) return;
   const answers = await callAll(runtime, round, rows);
   await round.inTransaction(runtime, async (tx) => {
@@ -42,9 +62,13 @@ export async function dispatchDue(runtime: Runtime, round: Round, all = false): 
   });
 }
 
+function claimRows(runtime: Runtime, round: Round, horizon: number, limit: number) {
+  return round.inTransaction(runtime, (tx) => claim(runtime, round, tx, horizon, limit));
+}
+
 /** Leases due rows; drops calls their session no longer wants (a stale pull or create). */
-async function claim(runtime: Runtime, round: Round, tx: StoreTx, horizon: number) {
-  const due = await tx.dueOutbox(horizon, runtime.batchSize);
+async function claim(runtime: Runtime, round: Round, tx: StoreTx, horizon: number, limit: number) {
+  const due = await tx.dueOutbox(horizon, limit);
   const sessions = await tx.getSessions([...new Set(due.map((row) => row.sessionId))]);
   const byId = new Map(sessions.map((row) => [row.id, row]));
   const claimed: OutboxRow[] = [];
@@ -57,7 +81,7 @@ async function claim(runtime: Runtime, round: Round, tx: StoreTx, horizon: numbe
     await tx.retryOutbox(row.key, round.now + DISPATCH_LEASE_MS);
     claimed.push(row);
   }
-  return claimed;
+  return { due: due.length, claimed };
 }
 
 /**

@@ -2,7 +2,7 @@
 import type { SessionEvent } from '../core/events.js';
 import type { Reason } from '../core/types.js';
 import { rowColumns, startSession } from './core-bridge.js';
-import { dispatchDue } from './dispatch.js';
+import { dispatchAll } from './dispatch.js';
 import { DuplicateSessionError, UnknownSessionError, unknownDependencyError } from './errors.js';
 import type { AgentRow, StoreTx } from './ports.js';
 import type { ReportInbox } from './reports.js';
@@ -47,6 +47,9 @@ export class SessionOps {
       if (!result.ok)
         throw new Error(`store refused the new session ${spec.id}: ${result.conflict}`);
       round.pending.push(...notices);
+      if (runtime.inspect) {
+        round.observed.push({ sessionId: spec.id, event: null, snapshot: started.next, at: now });
+      }
     });
     runtime.logger.info({ sessionId: spec.id, owner: spec.owner }, 'session submitted');
     return spec.id;
@@ -88,7 +91,7 @@ export class SessionOps {
         );
       }
     });
-    await dispatchDue(runtime, round, true);
+    await dispatchAll(runtime, round);
     runtime.logger.info({ dispatched: round.dispatched, errors: round.errors }, 'recovered');
   }
 
