@@ -182,6 +182,7 @@ describe('SimulatedAgents: inspecting and destroying', () => {
           sessionId: 's1',
           kernelId: 'k0',
           outcome: 'TERMINATED',
+          attempt: 1,
         },
       },
       {
@@ -192,6 +193,7 @@ describe('SimulatedAgents: inspecting and destroying', () => {
           sessionId: 's2',
           kernelId: 'k0',
           outcome: 'CANCELLED',
+          attempt: 1,
         },
       },
     ]);
@@ -222,6 +224,24 @@ describe('SimulatedAgents: inspecting and destroying', () => {
     ]);
   });
 
+  it('names the attempt of the kernel that ended, so a late report is told apart', async () => {
+    const { agents, reports, advance, clock } = fleet();
+    agents.script({ delayReport: 'kernel.terminated', byMs: 30_000 });
+    await agents.createKernels(create('s1', 'a1', 1));
+    clock.t = 100;
+    await agents.destroyKernels(destroy('s1', 'a1', 1));
+    clock.t = 200;
+    await agents.createKernels(create('s1', 'a1', 2));
+    advance(40_000);
+    const ended = reports.filter((r) => r.report.type === 'kernel.terminated');
+    expect(ended.map((r) => [r.at, 'attempt' in r.report && r.report.attempt])).toEqual([
+      [40_000, 1],
+    ]);
+    expect(agents.liveKernels().map((k) => [k.kernelId, k.attempt, k.state])).toEqual([
+      ['k0', 2, 'running'],
+    ]);
+  });
+
   it('lets a running kernel exit by itself with a TERMINATED report', async () => {
     const { agents, reports, advance, clock } = fleet();
     await agents.createKernels(create('s1'));
@@ -237,6 +257,7 @@ describe('SimulatedAgents: inspecting and destroying', () => {
         sessionId: 's1',
         kernelId: 'k0',
         outcome: 'TERMINATED',
+        attempt: 1,
       },
     });
     expect(agents.liveKernels()).toEqual([]);

@@ -173,6 +173,11 @@ export type AgentReport =
       sessionId: string;
       kernelId: string;
       outcome: 'TERMINATED' | 'CANCELLED';
+      /**
+       * The create attempt of the kernel that ended, when the agent knows it: lets a late
+       * report about an earlier attempt's kernel be told apart from the current kernel's end.
+       */
+      attempt?: number;
     }
   | { type: 'agent.lost'; agentId: string };
 

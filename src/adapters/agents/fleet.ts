@@ -14,6 +14,8 @@ export interface SimKernel {
   runningAt: number;
   /** Virtual time it was destroyed or lost with its agent. */
   removedAt?: number;
+  /** How it ended, once destroyed. */
+  outcome?: KernelOutcome;
 }
 
 /** How a destroyed kernel ended: CANCELLED if it never ran. */
@@ -29,8 +31,8 @@ export class SimAgent {
   readonly createKeys = new Map<string, SimKernel[]>();
   /** image -> virtual time it is (or will be) present. */
   readonly images = new Map<string, number>();
-  /** `${sessionId}/${kernelId}` -> how it ended, to answer a repeated destroy the same way. */
-  readonly ended = new Map<string, KernelOutcome>();
+  /** `${sessionId}/${kernelId}` -> the last such kernel destroyed, to answer a repeat alike. */
+  readonly ended = new Map<string, SimKernel>();
   lostAt: number | undefined;
 
   constructor(
@@ -76,7 +78,8 @@ export class SimAgent {
     const outcome: KernelOutcome = now >= kernel.runningAt ? 'TERMINATED' : 'CANCELLED';
     this.kernels.delete(tableKey(kernel.sessionId, kernel.kernelId, kernel.attempt));
     kernel.removedAt = now;
-    this.ended.set(`${kernel.sessionId}/${kernel.kernelId}`, outcome);
+    kernel.outcome = outcome;
+    this.ended.set(`${kernel.sessionId}/${kernel.kernelId}`, kernel);
     return outcome;
   }
 

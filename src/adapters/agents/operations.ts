@@ -85,8 +85,7 @@ export class AgentOperations {
   private reportState(agent: SimAgent, kernel: SimKernel, now: number): void {
     const at = now + this.latency.creating;
     if (kernel.removedAt !== undefined) {
-      const outcome = agent.ended.get(`${kernel.sessionId}/${kernel.kernelId}`) ?? 'CANCELLED';
-      this.reportTerminated(agent, kernel.sessionId, kernel.kernelId, outcome, at, now);
+      this.reportTerminated(agent, kernel, kernel.outcome ?? 'CANCELLED', at, now);
     } else {
       const type = now >= kernel.runningAt ? 'kernel.started' : 'kernel.creating';
       this.reportKernel(agent, kernel, type, at, now);
@@ -114,18 +113,19 @@ export class AgentOperations {
 
   private reportTerminated(
     agent: SimAgent,
-    sessionId: string,
-    kernelId: string,
+    kernel: Pick<SimKernel, 'sessionId' | 'kernelId' | 'attempt'>,
     outcome: KernelOutcome,
     dueAt: number,
     now: number,
   ): void {
+    const { sessionId, kernelId, attempt } = kernel;
     const report: AgentReport = {
       type: 'kernel.terminated',
       agentId: agent.id,
       sessionId,
       kernelId,
       outcome,
+      attempt,
     };
     const valid = (at: number) => agent.lostAt === undefined || agent.lostAt > at;
     this.reporter.send(report, dueAt, now, valid);
@@ -149,17 +149,21 @@ export class AgentOperations {
     for (const kernelId of effect.kernelIds) {
       const live = agent.findAll(effect.sessionId, kernelId);
       for (const kernel of live) this.terminate(agent, kernel, now, this.latency.destroy);
-      if (live.length === 0) {
-        const outcome = agent.ended.get(`${effect.sessionId}/${kernelId}`) ?? 'CANCELLED';
-        const at = now + this.latency.destroy;
-        this.reportTerminated(agent, effect.sessionId, kernelId, outcome, at, now);
-      }
+      if (live.length === 0) this.reportGone(agent, effect, kernelId, now);
     }
     return undefined;
   }
 
+  /** A destroy of a kernel that is not there: report how it ended (CANCELLED if unknown). */
+  private reportGone(agent: SimAgent, effect: DestroyKernelsEffect, kernelId: string, now: number) {
+    const ended = agent.ended.get(`${effect.sessionId}/${kernelId}`);
+    const kernel = ended ?? { sessionId: effect.sessionId, kernelId, attempt: effect.attempt };
+    const at = now + this.latency.destroy;
+    this.reportTerminated(agent, kernel, ended?.outcome ?? 'CANCELLED', at, now);
+  }
+
   terminate(agent: SimAgent, kernel: SimKernel, now: number, delay: number): void {
     const outcome = agent.remove(kernel, now);
-    this.reportTerminated(agent, kernel.sessionId, kernel.kernelId, outcome, now + delay, now);
+    this.reportTerminated(agent, kernel, outcome, now + delay, now);
   }
 }
