@@ -13,6 +13,7 @@ import {
 } from '../src/adapters/store/sql/pglite.js';
 import { openPostgresStore } from '../src/adapters/store/sql/postgres.js';
 import type { SqlStore } from '../src/adapters/store/sql/store.js';
+import { SqlStoreTx } from '../src/adapters/store/sql/tx.js';
 import type { TransitionWrite } from '../src/manager/ports.js';
 import {
   createTestDatabase,
@@ -198,6 +199,38 @@ describe.each([
     expect(outcome.later).toEqual({ ok: true });
     expect(await store.transaction((t) => t.statuses())).toEqual(new Map([['s3', 'PENDING']]));
     expect((await store.transaction((t) => t.agents()))[0]?.reserved).toEqual({});
+    await store.close();
+  });
+
+  it('writes a batch over claimed sessions in one statement and tracks their versions', async () => {
+    const store = await open();
+    await store.transaction((t) =>
+      t.applyMany([transitionWrite(sessionRow('s1')), transitionWrite(sessionRow('s2'))]),
+    );
+    const sent: string[] = [];
+    const driver = store.driver;
+    const results = await driver.transaction(async (conn) => {
+      const counting = {
+        query: <R>(text: string, params?: readonly unknown[]) => {
+          sent.push(text.trim().split(/\s+/).slice(0, 2).join(' '));
+          return conn.query<R>(text, params);
+        },
+      };
+      const t = new SqlStoreTx(counting);
+      await t.claimSessions(['PENDING'], 10);
+      const first = await t.applyMany([
+        transitionWrite(sessionRow('s1', { version: 2, status: 'SCHEDULED' })),
+        transitionWrite(sessionRow('s2', { version: 2, status: 'SCHEDULED' })),
+      ]);
+      const stale = await t.apply(transitionWrite(sessionRow('s1', { version: 2 })));
+      return [...first, stale];
+    });
+    expect(results).toEqual([
+      { ok: true },
+      { ok: true },
+      { ok: false, conflict: 'version', actual: 2 },
+    ]);
+    expect(sent).toEqual(['SELECT id,', 'WITH ins']);
     await store.close();
   });
 
