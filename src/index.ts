@@ -17,6 +17,7 @@ export {
   contextOf,
   type Decision,
   decide,
+  decideWithXState,
   type SessionSnapshot,
   start,
   statusOf,
