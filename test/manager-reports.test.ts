@@ -129,6 +129,15 @@ describe('reportEvent', () => {
       kernelId: 'k0',
       outcome: 'CANCELLED',
     });
+    const withAttempt = { ...base, kernelId: 'k0', outcome: 'TERMINATED', attempt: 2 } as const;
+    expect(reportEvent({ type: 'kernel.terminated', ...withAttempt }, 9)).toEqual({
+      type: 'KERNEL_TERMINATED',
+      now: 9,
+      agentId: 'a1',
+      kernelId: 'k0',
+      outcome: 'TERMINATED',
+      attempt: 2,
+    });
   });
 });
 

@@ -230,7 +230,10 @@ function destroyEvents(
   return effect.kernelIds.map((kernelId) => {
     const kernel = context.kernels.find((candidate) => candidate.id === kernelId);
     const outcome = answer.ok && kernel && hadRun(context, kernel) ? 'TERMINATED' : 'CANCELLED';
-    return { type: 'KERNEL_TERMINATED', now, agentId: effect.agentId, kernelId, outcome };
+    // `attempt`: the create attempt the destroy concerns, so the chart can tell a late answer
+    // about an earlier attempt's kernel from the current kernel (same id).
+    const { agentId, attempt } = effect;
+    return { type: 'KERNEL_TERMINATED', now, agentId, kernelId, outcome, ...{ attempt } };
   });
 }
 

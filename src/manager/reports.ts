@@ -79,6 +79,9 @@ export function reportEvent(report: SessionReport, now: number): SessionEvent {
         agentId,
         kernelId: report.kernelId,
         outcome: report.outcome,
+        // The kernel's create attempt, when the agent names it: tells an earlier attempt's
+        // kernel apart from the current one (same kernel id).
+        ...(report.attempt === undefined ? {} : { attempt: report.attempt }),
       };
   }
 }
