@@ -163,10 +163,17 @@ function inspectionOutcome(context: SessionContext, event: Ev): InspectionOutcom
   return allAlive && !overdue ? 'creating' : 'failed';
 }
 
+/** The kernel a KERNEL_TERMINATED names, unless the report is for another create attempt. */
+function endedKernel(context: SessionContext, event: Ev) {
+  const kernel = kernelOn(context, agentOf(event) as string, field(event, 'kernelId'));
+  const attempt = (event as { attempt?: unknown }).attempt;
+  if (typeof attempt === 'number' && kernel && attempt !== kernel.attempt) return undefined;
+  return kernel;
+}
+
 /** A destroy confirmation for a kernel being destroyed. */
 export function isDestroyReport(context: SessionContext, event: Ev): boolean {
-  const kernel = kernelOn(context, agentOf(event) as string, field(event, 'kernelId'));
-  return kernel !== undefined && kernel.status === 'TERMINATING';
+  return endedKernel(context, event)?.status === 'TERMINATING';
 }
 
 /** This destroy confirmation is the last one awaited. */
@@ -182,8 +189,7 @@ export function completesDestroy(context: SessionContext, event: Ev): boolean {
 
 /** A running kernel ended on its own. */
 export function isExitReport(context: SessionContext, event: Ev): boolean {
-  const kernel = kernelOn(context, agentOf(event) as string, field(event, 'kernelId'));
-  return kernel !== undefined && kernel.status === 'RUNNING';
+  return endedKernel(context, event)?.status === 'RUNNING';
 }
 
 /** A running kernel ended on its own and it was the last one alive. */

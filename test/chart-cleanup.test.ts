@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { SessionEvent } from '../src/core/events.js';
 import type { FailureClass } from '../src/core/types.js';
 import { creating, type Driver, ev, failure, fx, input, K0, K1, T } from './helpers/chart-kit.js';
 
@@ -108,6 +109,18 @@ describe('session chart: cleanup before the next step', () => {
       fx.release('a1', K0),
       fx.release('a2', K1),
       fx.notify('CREATING', 'CANCELLED', '', 8, 'create-retries-exhausted'),
+    ]);
+  });
+
+  it('ignores a destroy confirmation that names an earlier create attempt', () => {
+    const d = cleaningUp('transient');
+    const stale = { ...ev.terminated('a2', 'k1', 'CANCELLED', 8), attempt: 0 } as SessionEvent;
+    expect(d.send(stale)).toEqual([]);
+    expect(d.last?.changed).toBe(false);
+    expect(d.send({ ...stale, attempt: 1 } as SessionEvent)).toEqual([
+      fx.cancel(T.cleanupTimeout),
+      fx.notify('CREATING', 'CREATING', 'backoff', 8),
+      fx.set(T.createBackoff, 1008),
     ]);
   });
 });

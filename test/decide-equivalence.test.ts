@@ -179,7 +179,12 @@ function relevant(
     const base = { agentId: k.agentId, kernelId: k.id };
     events.push(
       { type: pick(['KERNEL_STARTED', 'KERNEL_CREATING'], 19), ...base, attempt: create },
-      { type: 'KERNEL_TERMINATED', ...base, outcome: pick(['CANCELLED', 'TERMINATED'], 23) },
+      {
+        type: 'KERNEL_TERMINATED',
+        ...base,
+        outcome: pick(['CANCELLED', 'TERMINATED'], 23),
+        ...(choice % 3 === 0 ? {} : { attempt: pick([k.attempt, Math.max(0, k.attempt - 1)], 29) }),
+      },
     );
   }
   for (const [type, dueAt] of armed) {

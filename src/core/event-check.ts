@@ -68,6 +68,7 @@ const CHECKS: Record<Exclude<SessionEventType, `xstate.after.${string}`>, Check[
     agentId,
     kernelId,
     ['outcome', (v) => v === 'TERMINATED' || v === 'CANCELLED', 'TERMINATED or CANCELLED'],
+    ['attempt', (v) => v === undefined || isCount(v), 'absent or an integer >= 0'],
   ],
   AGENT_LOST: [now, agentId],
   CANCEL: [

@@ -99,6 +99,9 @@ export interface KernelTerminatedEvent {
   kernelId: string;
   /** `CANCELLED` when the kernel never ran to completion. */
   outcome: 'TERMINATED' | 'CANCELLED';
+  /** The create attempt of the kernel that ended, when the agent knows it; a report for
+   * another attempt than the kernel's current one is ignored. */
+  attempt?: number;
 }
 /** The agent was lost (heartbeat gone): every kernel on it is gone. */
 export interface AgentLostEvent {
