@@ -7,6 +7,7 @@ import { loadOpenbTrace } from '../workload/openb.js';
 import type { Workload } from '../workload/types.js';
 import { describeFaults, FAULT_RATE_KEYS, fleetFaults } from './faults.js';
 import { formatReport } from './format.js';
+import { type CliInspection, INSPECT_OPTION, openInspection } from './inspect.js';
 import { stderrLogger } from './logging.js';
 import {
   LOG_LEVELS,
@@ -49,6 +50,7 @@ export function registerReplayCommand(program: Command): Command {
     .option('--tick <ms>', 'virtual ms between manager rounds while sessions move', d.tick)
     .option('--horizon <hours>', 'virtual hours allowed after the last arrival', d.horizon)
     .option('--lifetimes', 'terminate sessions their trace lifetime after RUNNING')
+    .option(INSPECT_OPTION.flags, INSPECT_OPTION.description)
     .action(async (raw: RawReplayOptions) => {
       process.exitCode = await replay(parseReplayOptions(raw));
     });
@@ -56,6 +58,17 @@ export function registerReplayCommand(program: Command): Command {
 
 /** Runs every requested policy on the same workload; prints the table; returns the exit code. */
 export async function replay(settings: ReplaySettings): Promise<number> {
+  const { inspectPort, policies } = settings;
+  const inspection =
+    inspectPort === undefined ? undefined : await openInspection(inspectPort, policies.length);
+  try {
+    return await replayRuns(settings, inspection);
+  } finally {
+    await inspection?.close();
+  }
+}
+
+async function replayRuns(settings: ReplaySettings, inspection?: CliInspection): Promise<number> {
   const logger = stderrLogger(settings.logLevel);
   const workload = await loadWorkload(settings);
   const report: ReplayReport = {
@@ -80,12 +93,14 @@ export async function replay(settings: ReplaySettings): Promise<number> {
       horizonMs: settings.horizonMs,
       lifetimes: settings.lifetimes,
       onProgress: (settled, total) => progress.update(settled, total),
+      ...(inspection ? { inspect: inspection.observer(policy) } : {}),
     }).finally(() => progress.stop());
     report.runs.push(run);
   }
   process.stdout.write(formatReport(report));
   if (settings.reportPath)
     await writeFile(settings.reportPath, `${JSON.stringify(report, null, 2)}\n`);
+  await inspection?.serveUntilStopped();
   return report.runs.some(hasLeaks) ? LEAK_EXIT_CODE : 0;
 }
 

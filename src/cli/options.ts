@@ -1,6 +1,7 @@
 /** Validation of `replay`'s options: raw strings from commander in, typed settings out. */
 import { PICKERS, type PickerName, SELECTORS, type SelectorName } from '../manager/types.js';
 import { badOption, CliOptionError } from './errors.js';
+import { parseInspectOption } from './inspect-option.js';
 import { type FaultChoice, parseFaults } from './faults.js';
 import type { PolicyChoice } from './result.js';
 
@@ -42,6 +43,8 @@ export interface RawReplayOptions {
   tick: string;
   horizon: string;
   lifetimes?: boolean;
+  /** `--inspect` alone is `true`; with a port, the port's text. */
+  inspect?: string | boolean;
 }
 
 /** Where the sessions come from. */
@@ -65,6 +68,8 @@ export interface ReplaySettings {
   horizonMs: number;
   /** Terminate sessions their trace lifetime after they reach RUNNING. */
   lifetimes: boolean;
+  /** Port of the local inspector server (0: any free one); absent when not inspecting. */
+  inspectPort?: number;
 }
 
 /** Checks every option; throws `CliOptionError` naming the first bad one. */
@@ -82,6 +87,8 @@ export function parseReplayOptions(raw: RawReplayOptions): ReplaySettings {
     lifetimes: raw.lifetimes === true,
   };
   if (raw.report !== undefined) settings.reportPath = nonEmpty('--report', raw.report);
+  const inspectPort = parseInspectOption(raw.inspect);
+  if (inspectPort !== undefined) settings.inspectPort = inspectPort;
   return settings;
 }
 

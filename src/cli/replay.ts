@@ -8,7 +8,12 @@ import { MemoryStore } from '../adapters/store/memory.js';
 import { ManualClock } from '../manager/clock.js';
 import { createSessionManager } from '../manager/manager.js';
 import type { Logger, SessionStore } from '../manager/ports.js';
-import type { PickerName, SelectorName, SessionManager } from '../manager/types.js';
+import type {
+  PickerName,
+  SelectorName,
+  SessionManager,
+  TransitionObserver,
+} from '../manager/types.js';
 import { defaultPolicy, seedPolicy } from '../policy/defaults.js';
 import { seededRandom } from '../policy/random.js';
 import type { Workload } from '../workload/types.js';
@@ -43,6 +48,10 @@ export interface RunOptions {
   lifetimes?: boolean;
   /** Called after every round with sessions settled (RUNNING or final) and submitted. */
   onProgress?: (settled: number, total: number) => void;
+  /** The manager's `inspect` hook (see `session-lifecycle/inspect`). Default: none. */
+  inspect?: TransitionObserver;
+  /** Called once the run settled, before the store closes (to read sessions back). */
+  onDone?: (manager: SessionManager) => Promise<void>;
 }
 
 const DAY_MS = 86_400_000;
@@ -63,12 +72,15 @@ export async function runReplay(options: RunOptions): Promise<RunResult> {
     random: seededRandom(options.seed),
     managerId: 'replay',
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.inspect ? { inspect: options.inspect } : {}),
   });
   try {
     await registerAgents(manager, fleet, options.workload);
     const loop = await driveLoop(options, clock, store, fleet, manager);
     const wallMs = performance.now() - started;
-    return await collectResult(options.policy, { ...loop, wallMs }, store, fleet, manager);
+    const result = await collectResult(options.policy, { ...loop, wallMs }, store, fleet, manager);
+    await options.onDone?.(manager);
+    return result;
   } finally {
     await manager.stop();
     await store.close();

@@ -16,7 +16,13 @@ import { PlacementWatch, Round, type Runtime, serialQueue, unblocksPlacement } f
 import { scheduleStage } from './schedule.js';
 import { SessionOps } from './session-ops.js';
 import { fireTimers, prepareStage, startStage } from './stages.js';
-import type { ManagerOptions, SessionManager, TickSummary, TransitionNotice } from './types.js';
+import type {
+  ManagerOptions,
+  SessionManager,
+  TickSummary,
+  TransitionNotice,
+  TransitionObserver,
+} from './types.js';
 
 /** Default number of sessions a stage handles per store transaction. */
 export const DEFAULT_BATCH_SIZE = 500;
@@ -61,6 +67,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
 
 function resolveOptions(options: ManagerOptions, publishNotices: Runtime['publish']): Runtime {
   const random = options.random ?? seededRandom(1);
+  const logger = options.logger ?? silentLogger;
   return {
     store: options.store,
     agents: options.agents,
@@ -69,7 +76,7 @@ function resolveOptions(options: ManagerOptions, publishNotices: Runtime['publis
     picker: options.picker ?? 'fifo',
     selector: options.selector ?? 'concentrated',
     limits: options.limits ?? {},
-    logger: options.logger ?? silentLogger,
+    logger,
     random,
     batchSize: checkBatchSize(options.batchSize ?? DEFAULT_BATCH_SIZE),
     managerId: options.managerId ?? `manager-${Math.random().toString(36).slice(2, 10)}`,
@@ -78,6 +85,18 @@ function resolveOptions(options: ManagerOptions, publishNotices: Runtime['publis
     snapshots: new SnapshotCache(),
     publish: publishNotices,
     serial: serialQueue(),
+    ...(options.inspect ? { inspect: guardObserver(logger, options.inspect) } : {}),
+  };
+}
+
+/** The `inspect` hook made harmless: what it throws is logged, never seen by the manager. */
+function guardObserver(logger: Logger, observer: TransitionObserver): TransitionObserver {
+  return (transition) => {
+    try {
+      observer(transition);
+    } catch (error) {
+      logger.error({ sessionId: transition.sessionId, err: describeError(error) }, 'inspect threw');
+    }
   };
 }
 

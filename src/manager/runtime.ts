@@ -3,7 +3,14 @@ import type { RetryPolicy } from '../policy/types.js';
 import type { SnapshotCache } from './core-bridge.js';
 import type { SelectorState } from './placement/types.js';
 import type { AgentClient, Clock, Logger, RandomSource, SessionStore, StoreTx } from './ports.js';
-import type { PickerName, PlacementLimits, SelectorName, TransitionNotice } from './types.js';
+import type {
+  CommittedTransition,
+  PickerName,
+  PlacementLimits,
+  SelectorName,
+  TransitionNotice,
+  TransitionObserver,
+} from './types.js';
 
 /** Options with every default filled in. */
 export interface Runtime {
@@ -26,6 +33,8 @@ export interface Runtime {
   placement: PlacementWatch;
   /** Delivers committed notices to subscribers. */
   publish(notices: readonly TransitionNotice[]): void;
+  /** The `inspect` hook (never throws); absent when inspection is off. */
+  inspect?: TransitionObserver;
   /** Runs store work of this manager one transaction at a time (no self-inflicted conflicts). */
   serial<T>(work: () => Promise<T>): Promise<T>;
 }
@@ -88,6 +97,8 @@ export class Round {
   errors = 0;
   /** Notices of the transaction in progress (published only when it commits). */
   pending: TransitionNotice[] = [];
+  /** Transitions for the `inspect` hook (filled only when it is set), delivered on commit. */
+  observed: CommittedTransition[] = [];
 
   constructor(readonly now: number) {}
 
@@ -97,6 +108,7 @@ export class Round {
     try {
       const result = await runtime.serial(() => runtime.store.transaction(work));
       runtime.publish(this.pending);
+      for (const transition of this.observed) runtime.inspect?.(transition);
       return result;
     } catch (error) {
       // The rollback may have dropped versions the cache already holds.
@@ -104,6 +116,7 @@ export class Round {
       throw error;
     } finally {
       this.pending = [];
+      this.observed = [];
     }
   }
 }

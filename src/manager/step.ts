@@ -34,7 +34,7 @@ export async function step(
   const columns = rowColumns(decision.next, round.now);
   const { write, notices } = planWrite(columns, row.version, decision.effects, firedTimer);
   const result = await tx.apply(write);
-  return settleWrite(runtime, round, { write, notices }, decision.next, result);
+  return settleWrite(runtime, round, { write, notices }, decision.next, result, event);
 }
 
 /**
@@ -80,7 +80,8 @@ export async function stepMany(
   items: readonly StepItem[],
 ): Promise<(StepOutcome | undefined)[]> {
   const outcomes: (StepOutcome | undefined)[] = new Array(items.length);
-  const planned: { index: number; plan: PlannedWrite; snapshot: Snapshot }[] = [];
+  const planned: { index: number; plan: PlannedWrite; snapshot: Snapshot; event: SessionEvent }[] =
+    [];
   for (const [index, { row, event }] of items.entries()) {
     const plan = await isolated(runtime, round, row.id, async () =>
       planStep(runtime, round, row, event),
@@ -88,14 +89,14 @@ export async function stepMany(
     if (plan === 'ignored') {
       runtime.logger.debug({ sessionId: row.id, event: event.type }, 'event ignored');
       outcomes[index] = { kind: 'ignored' };
-    } else if (plan) planned.push({ index, ...plan });
+    } else if (plan) planned.push({ index, ...plan, event });
   }
   const results = await applyAll(
     tx,
     planned.map(({ plan }) => plan.write),
   );
-  for (const [position, { index, plan, snapshot }] of planned.entries()) {
-    outcomes[index] = settleWrite(runtime, round, plan, snapshot, results[position]!);
+  for (const [position, { index, plan, snapshot, event }] of planned.entries()) {
+    outcomes[index] = settleWrite(runtime, round, plan, snapshot, results[position]!, event);
   }
   return outcomes;
 }
@@ -121,6 +122,7 @@ function settleWrite(
   { write, notices }: PlannedWrite,
   snapshot: Snapshot,
   result: ApplyResult,
+  event: SessionEvent,
 ): StepOutcome {
   if (!result.ok) {
     const fields = { sessionId: write.session.id, ...result };
@@ -130,5 +132,8 @@ function settleWrite(
   round.transitions += 1;
   round.pending.push(...notices);
   runtime.snapshots.put(write.session.id, write.session.version, snapshot);
+  if (runtime.inspect) {
+    round.observed.push({ sessionId: write.session.id, event, snapshot, at: round.now });
+  }
   return { kind: 'applied', row: write.session, snapshot };
 }

@@ -1,5 +1,7 @@
 /** The manager's public surface: options, the session view, subscriptions. */
 import type { AttemptRecord } from '../core/context.js';
+import type { SessionSnapshot } from '../core/decide.js';
+import type { SessionEvent } from '../core/events.js';
 import type { Failure, Reason, Slots, Stage, Status } from '../core/types.js';
 import type { RetryPolicy } from '../policy/types.js';
 import type {
@@ -58,7 +60,27 @@ export interface ManagerOptions {
   batchSize?: number;
   /** Identifies this manager in logs and claims. Default: a random id. */
   managerId?: string;
+  /**
+   * Called after each committed transition with the event and the snapshot it led to (see
+   * `createSessionInspector` in `session-lifecycle/inspect`). It only observes: what it throws
+   * is logged and dropped. Default: none, and then nothing is collected.
+   */
+  inspect?: TransitionObserver;
 }
+
+/** One committed transition of one session, as the `inspect` hook sees it. */
+export interface CommittedTransition {
+  sessionId: string;
+  /** The event the session took; `null` when the session was created (`submit`). */
+  event: SessionEvent | null;
+  /** The chart snapshot after the event. Read-only: it is the manager's own. */
+  snapshot: SessionSnapshot;
+  /** The manager's clock when the transition was decided, epoch ms. */
+  at: number;
+}
+
+/** The manager's `inspect` hook: sees committed transitions in commit order. */
+export type TransitionObserver = (transition: CommittedTransition) => void;
 
 /** What `get(id)` returns. */
 export interface SessionView {
