@@ -4,7 +4,7 @@
  */
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { openPostgresStore } from '../src/adapters/store/sql/postgres.js';
+import { openPostgresStore, StoreUnavailableError } from '../src/adapters/store/sql/postgres.js';
 import type { SqlStore } from '../src/adapters/store/sql/store.js';
 import type { SqlStoreTx } from '../src/adapters/store/sql/tx.js';
 import { createTestDatabase, type TestDatabase, truncateStore } from './helpers/postgres.js';
@@ -132,6 +132,28 @@ describe('SQL store on PostgreSQL with several connections', () => {
       ['dup', 'alice'],
       ['other', 'alice'],
     ]);
+  });
+
+  it('reports a connection killed mid-transaction as unavailable, keeps nothing, and recovers', async () => {
+    const admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+    const error = await store
+      .transaction(async (t) => {
+        await t.apply(transitionWrite(sessionRow('lost')));
+        await admin.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+        );
+        await t.statuses();
+      })
+      .catch((e: unknown) => e);
+    await admin.end();
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    const { hostname, port } = new URL(database.url);
+    expect((error as Error).message).toBe(
+      `cannot reach the PostgreSQL store at ${hostname}:${port || 5432}: terminating connection ` +
+        'due to administrator command (57P01)',
+    );
+    expect(await store.transaction((t) => t.statuses())).toEqual(new Map());
   });
 
   it('never lets two managers reserve past an agent capacity', async () => {
