@@ -55,14 +55,14 @@ describe('regressions', () => {
   // chart that cannot tell it from attempt 2's kernel ends the session and orphans that kernel.
   it('ignores a late termination report of the previous attempt kernel', () => {
     const before = run(secondAttemptRunning);
-    const late = {
+    const late: SessionEvent = {
       type: 'KERNEL_TERMINATED',
       now: at(161),
       agentId: 'a0',
       kernelId: 'k0',
       outcome: 'CANCELLED',
       attempt: 1,
-    } as SessionEvent;
+    };
     const { next, effects } = decide(before, late);
     expect(next.value).toBe('RUNNING');
     expect(effects).toEqual([]);

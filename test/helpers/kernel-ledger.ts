@@ -1,7 +1,7 @@
 /**
  * An outside model of which kernel instances may exist on the agents, built only from what a
  * trace shows: createKernels effects make instances; an instance is known gone after a
- * KERNEL_TERMINATED for it, an inspection that finds it absent, a definite (non-ambiguous)
+ * KERNEL_TERMINATED for it (for the instance of the report's attempt when it names one), an inspection that finds it absent, a definite (non-ambiguous)
  * create failure of its request before any report of it, or the loss of its agent; it is being
  * destroyed once a destroyKernels effect names it.
  *
@@ -47,7 +47,7 @@ export class KernelLedger {
           i.reported = true;
         break;
       case 'KERNEL_TERMINATED':
-        for (const i of this.on(event.agentId)) if (i.kernelId === event.kernelId) i.gone = true;
+        for (const i of this.terminatedBy(event)) i.gone = true;
         break;
       case 'KERNELS_INSPECTED':
         for (const i of this.latest(event.agentId, event.attempt)) {
@@ -62,6 +62,13 @@ export class KernelLedger {
         for (const i of this.on(event.agentId)) i.gone = true;
         break;
     }
+  }
+
+  /** The instances a termination report is about: of its attempt when it names one. */
+  private terminatedBy(event: { agentId: string; kernelId: string; attempt?: number }): Instance[] {
+    if (event.attempt !== undefined)
+      return this.latest(event.agentId, event.attempt, event.kernelId);
+    return this.on(event.agentId).filter((i) => i.kernelId === event.kernelId);
   }
 
   private on(agentId: string): Instance[] {

@@ -103,13 +103,14 @@ function terminatedEvents(context: SessionContext, step: TraceStep, now: number)
     (kernel) =>
       kernel.agentId !== null && kernel.status !== 'TERMINATED' && kernel.status !== 'CANCELLED',
   );
-  return live.map((kernel) => ({
-    type: 'KERNEL_TERMINATED',
-    now,
-    agentId: kernel.agentId!,
-    kernelId: kernel.id,
-    outcome: step.outcome,
-  }));
+  return live.map((kernel): SessionEvent => {
+    const report = { now, agentId: kernel.agentId!, kernelId: kernel.id, outcome: step.outcome };
+    // agents that know the kernel's create attempt say so; some reports leave it out
+    const known = kernel.attempt > 0 && step.pick % 4 !== 0;
+    return known
+      ? { type: 'KERNEL_TERMINATED', ...report, attempt: kernel.attempt }
+      : { type: 'KERNEL_TERMINATED', ...report };
+  });
 }
 
 function progressEvents(view: SessionView, step: TraceStep, now: number): SessionEvent[] {
@@ -192,9 +193,10 @@ function noiseEvent(view: SessionView, step: TraceStep, world: TraceWorld): Trac
       return last && ({ ...last, now } as TraceEvent);
     }
     case 'other-attempt': {
-      if (!sample || !('attempt' in sample)) return undefined;
-      const offsets = [1, -1, 2, -sample.attempt, 99];
-      return withAttempt(sample, Math.max(0, sample.attempt + pick(offsets, step.pick)!));
+      const attempt = (sample as { attempt?: number } | undefined)?.attempt;
+      if (!sample || attempt === undefined) return undefined;
+      const offsets = [1, -1, 2, -attempt, 99];
+      return withAttempt(sample, Math.max(0, attempt + pick(offsets, step.pick)!));
     }
     case 'unknown-agent':
       return sample && 'agentId' in sample ? { ...sample, agentId: 'ghost' } : undefined;
