@@ -148,11 +148,14 @@ describe('SQL store on PostgreSQL with several connections', () => {
       .catch((e: unknown) => e);
     await admin.end();
     expect(error).toBeInstanceOf(StoreUnavailableError);
+    // Whether the driver sees the server's notice before or after sending the next statement
+    // decides which of the two causes it reports.
     const { hostname, port } = new URL(database.url);
-    expect((error as Error).message).toBe(
-      `cannot reach the PostgreSQL store at ${hostname}:${port || 5432}: terminating connection ` +
-        'due to administrator command (57P01)',
-    );
+    const where = `cannot reach the PostgreSQL store at ${hostname}:${port || 5432}: `;
+    expect([
+      `${where}terminating connection due to administrator command (57P01)`,
+      `${where}Client has encountered a connection error and is not queryable`,
+    ]).toContain((error as Error).message);
     expect(await store.transaction((t) => t.statuses())).toEqual(new Map());
   });
 
