@@ -40,7 +40,7 @@ import {
 } from './helpers/invariants.js';
 
 const SEED = Number(process.env.FC_SEED ?? 0x5e55_1003);
-const NUM_RUNS = Number(process.env.FC_MODEL_RUNS ?? 40);
+const NUM_RUNS = Number(process.env.FC_MODEL_RUNS ?? 150);
 /** Sessions one run submits at most: all of them fit the fleet at once. */
 const MAX_SESSIONS = 6;
 /** Ticks allowed, after the faults stop, for every session to settle. */
