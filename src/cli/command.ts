@@ -21,6 +21,7 @@ import { startProgress } from './progress.js';
 import { runReplay } from './replay.js';
 import { hasLeaks, type ReplayReport } from './result.js';
 import { simulatedFleet } from './sim.js';
+import { openReplayStore } from './store.js';
 
 /** Exit code when a run leaked reservations or left orphan kernels. */
 export const LEAK_EXIT_CODE = 1;
@@ -50,6 +51,11 @@ export function registerReplayCommand(program: Command): Command {
     .option('--tick <ms>', 'virtual ms between manager rounds while sessions move', d.tick)
     .option('--horizon <hours>', 'virtual hours allowed after the last arrival', d.horizon)
     .option('--lifetimes', 'terminate sessions their trace lifetime after RUNNING')
+    .option(
+      '--store <spec>',
+      'where sessions are kept: memory | pglite | pglite:DIR | postgres://user@host:port/db',
+      d.store,
+    )
     .option(INSPECT_OPTION.flags, INSPECT_OPTION.description)
     .action(async (raw: RawReplayOptions) => {
       process.exitCode = await replay(parseReplayOptions(raw));
@@ -94,6 +100,7 @@ async function replayRuns(settings: ReplaySettings, inspection?: CliInspection):
       lifetimes: settings.lifetimes,
       onProgress: (settled, total) => progress.update(settled, total),
       ...(inspection ? { inspect: inspection.observer(policy) } : {}),
+      ...storeOption(settings.store),
     }).finally(() => progress.stop());
     report.runs.push(run);
   }
@@ -102,6 +109,11 @@ async function replayRuns(settings: ReplaySettings, inspection?: CliInspection):
     await writeFile(settings.reportPath, `${JSON.stringify(report, null, 2)}\n`);
   await inspection?.serveUntilStopped();
   return report.runs.some(hasLeaks) ? LEAK_EXIT_CODE : 0;
+}
+
+/** The run's store: memory by default, else the one `--store` names (opened per run). */
+function storeOption(store: string | undefined) {
+  return store === undefined ? {} : { makeStore: () => openReplayStore(store) };
 }
 
 async function loadWorkload(settings: ReplaySettings): Promise<Workload> {

@@ -3,6 +3,11 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import {
+  CorruptRowError,
+  SchemaTooNewError,
+  StoreUnavailableError,
+} from '../adapters/store/sql/errors.js';
 import { TraceError } from '../workload/errors.js';
 import { registerReplayCommand } from './command.js';
 import { registerDiagramCommand } from './diagram.js';
@@ -42,9 +47,22 @@ function exitCodeOf(error: unknown): number {
     process.stderr.write(`error: ${error.message}\n`);
     return USAGE_EXIT_CODE;
   }
+  if (isStoreError(error)) {
+    process.stderr.write(`error: ${error.message}\n`);
+    return FAILURE_EXIT_CODE;
+  }
   const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
   process.stderr.write(`error: ${detail}\n`);
   return FAILURE_EXIT_CODE;
+}
+
+/** The database behind `--store` is out of reach, too new or holds a bad row: no stack trace. */
+function isStoreError(error: unknown): error is Error {
+  return (
+    error instanceof StoreUnavailableError ||
+    error instanceof SchemaTooNewError ||
+    error instanceof CorruptRowError
+  );
 }
 
 function isEntryPoint(): boolean {

@@ -1,8 +1,9 @@
 /** Validation of `replay`'s options: raw strings from commander in, typed settings out. */
+import { parseStoreSpec, STORE_SPEC_FORMS, StoreSpecError } from '../adapters/store/open.js';
 import { PICKERS, type PickerName, SELECTORS, type SelectorName } from '../manager/types.js';
 import { badOption, CliOptionError } from './errors.js';
-import { parseInspectOption } from './inspect-option.js';
 import { type FaultChoice, parseFaults } from './faults.js';
+import { parseInspectOption } from './inspect-option.js';
 import type { PolicyChoice } from './result.js';
 
 /** `--policy`: one policy, or both side by side. */
@@ -24,6 +25,7 @@ export const REPLAY_DEFAULTS = {
   logLevel: 'warn',
   tick: '1000',
   horizon: '720',
+  store: 'memory',
 } as const;
 
 /** The options exactly as commander hands them over (strings; `lifetimes` a flag). */
@@ -43,6 +45,7 @@ export interface RawReplayOptions {
   tick: string;
   horizon: string;
   lifetimes?: boolean;
+  store?: string;
   /** `--inspect` alone is `true`; with a port, the port's text. */
   inspect?: string | boolean;
 }
@@ -68,6 +71,8 @@ export interface ReplaySettings {
   horizonMs: number;
   /** Terminate sessions their trace lifetime after they reach RUNNING. */
   lifetimes: boolean;
+  /** Where the sessions are kept: `pglite`, `pglite:DIR` or a `postgres://` URL; absent: memory. */
+  store?: string;
   /** Port of the local inspector server (0: any free one); absent when not inspecting. */
   inspectPort?: number;
 }
@@ -86,6 +91,9 @@ export function parseReplayOptions(raw: RawReplayOptions): ReplaySettings {
     horizonMs: parseInteger('--horizon', raw.horizon, 1, 100_000) * 3_600_000,
     lifetimes: raw.lifetimes === true,
   };
+  const store = raw.store ?? REPLAY_DEFAULTS.store;
+  checkStore(store, settings.policies);
+  if (store !== 'memory') settings.store = store;
   if (raw.report !== undefined) settings.reportPath = nonEmpty('--report', raw.report);
   const inspectPort = parseInspectOption(raw.inspect);
   if (inspectPort !== undefined) settings.inspectPort = inspectPort;
@@ -105,6 +113,27 @@ function parseSource(raw: RawReplayOptions): ReplaySource {
   const podsPath = nonEmpty('--pods', raw.pods);
   const nodesPath = nonEmpty('--nodes', raw.nodes);
   return { kind: 'openb', podsPath, nodesPath, ...(limit === undefined ? {} : { limit }) };
+}
+
+/**
+ * `--store` must name a store; one that keeps its data (a directory, a server) holds one run's
+ * sessions, so `--policy both` needs a store that starts empty for each run.
+ */
+function checkStore(store: string, policies: PolicyChoice[]): void {
+  let kept: boolean;
+  try {
+    const spec = parseStoreSpec(store);
+    kept = spec.kind === 'postgres' || (spec.kind === 'pglite' && spec.dataDir !== undefined);
+  } catch (error) {
+    if (error instanceof StoreSpecError) throw badOption('--store', store, STORE_SPEC_FORMS);
+    throw error;
+  }
+  if (kept && policies.length > 1) {
+    const message =
+      `--store is '${store}': --policy both runs twice and needs an empty store each time; ` +
+      'use memory or pglite (in memory), or run each policy against its own database';
+    throw new CliOptionError('--store', store, message);
+  }
 }
 
 function missingPair(missing: string, given: string): CliOptionError {

@@ -1,0 +1,162 @@
+/**
+ * `session-lifecycle replay --store`: the built CLI as a real process, replaying 50 generated
+ * sessions with light faults through PGlite (in memory) and a real PostgreSQL database. The
+ * figures must equal the memory store's to the session, with no leaks and a durable end state.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase, unusedPort } from './helpers/postgres.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const MAIN = join(ROOT, 'dist/src/cli/main.js');
+const RUN_TIMEOUT_MS = 180_000;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(...args: string[]): Promise<Run> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+const WORKLOAD = ['--sessions', '50', '--agents', '10', '--seed', '2', '--faults', 'light'];
+
+/** The deterministic part of a run's JSON report (wall-clock figures dropped). */
+async function replayed(reportPath: string) {
+  const report = JSON.parse(await readFile(reportPath, 'utf8'));
+  const { wallMs: _wall, sessionsPerSec: _rate, ...run } = report.runs[0];
+  return run;
+}
+
+async function sessionCounts(url: string): Promise<Record<string, number>> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      'SELECT status, count(*)::int AS n FROM sessions GROUP BY status ORDER BY status',
+    );
+    return Object.fromEntries(rows.map((row) => [row.status, row.n]));
+  } finally {
+    await client.end();
+  }
+}
+
+let dir: string;
+let db: TestDatabase;
+let memory: Record<string, unknown>;
+beforeAll(async () => {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run 'npm run build' first`);
+  dir = await mkdtemp(join(tmpdir(), 'cli-store-'));
+  db = await createTestDatabase('sl_cli');
+  const path = join(dir, 'memory.json');
+  const run = await cli('replay', ...WORKLOAD, '--report', path);
+  expect(run.code).toBe(0);
+  memory = await replayed(path);
+}, RUN_TIMEOUT_MS);
+afterAll(async () => {
+  await db?.drop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('replay --store with 50 generated sessions and light faults', () => {
+  it('runs on the memory store with no leaks (the reference run)', () => {
+    expect(memory.sessions).toBe(50);
+    expect(memory.leaks).toEqual([]);
+    expect(memory.orphans).toEqual([]);
+    expect(memory.stop).toBe('settled');
+    expect(memory.reachedRunning).toBe(50);
+    expect(memory.outcomes).toEqual([{ status: 'RUNNING', reason: null, count: 50 }]);
+    // The faults struck: some sessions needed a second pull or create.
+    expect(memory.attempts).toEqual({ pull: { '1': 48, '2': 2 }, create: { '1': 49, '2': 1 } });
+  });
+
+  it(
+    'replays through PGlite in memory with the same figures, exit 0',
+    async () => {
+      const path = join(dir, 'pglite.json');
+      const run = await cli('replay', ...WORKLOAD, '--store', 'pglite', '--report', path);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(await replayed(path)).toEqual(memory);
+    },
+    RUN_TIMEOUT_MS,
+  );
+
+  it(
+    'replays through PostgreSQL with the same figures and leaves the sessions in the database',
+    async () => {
+      const path = join(dir, 'postgres.json');
+      const run = await cli('replay', ...WORKLOAD, '--store', db.url, '--report', path);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      const result = await replayed(path);
+      expect(result).toEqual(memory);
+      expect([result.leaks, result.orphans]).toEqual([[], []]);
+      expect(await sessionCounts(db.url)).toEqual({ RUNNING: 50 });
+    },
+    RUN_TIMEOUT_MS,
+  );
+
+  it(
+    'refuses a database that already holds sessions, exit 2',
+    async () => {
+      const run = await cli('replay', ...WORKLOAD, '--store', db.url);
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toBe(
+        `error: --store is '${db.url}': it already holds 50 sessions; ` +
+          'replay needs an empty store (a new database or directory)\n',
+      );
+    },
+    RUN_TIMEOUT_MS,
+  );
+});
+
+describe('replay --store errors', () => {
+  it('exits 2 naming --store and the accepted forms for an unknown store', async () => {
+    const run = await cli('replay', '--store', 'mysql://x');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(
+      "error: --store is 'mysql://x': expected memory, pglite, pglite:DIR or postgres://user@host:port/db\n",
+    );
+  });
+
+  it('exits 2 when --policy both would run twice on one kept store', async () => {
+    const run = await cli('replay', '--policy', 'both', '--store', 'pglite:/tmp/x');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(
+      "error: --store is 'pglite:/tmp/x': --policy both runs twice and needs an empty store " +
+        'each time; use memory or pglite (in memory), or run each policy against its own database\n',
+    );
+  });
+
+  it('exits 1 naming host and port when PostgreSQL cannot be reached', async () => {
+    const port = await unusedPort();
+    const url = `postgres://postgres@127.0.0.1:${port}/none`;
+    const run = await cli('replay', '--sessions', '1', '--store', url);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(
+      new RegExp(`^error: cannot reach the PostgreSQL store at 127\\.0\\.0\\.1:${port}: .+\\n$`),
+    );
+  });
+});
