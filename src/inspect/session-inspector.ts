@@ -58,6 +58,7 @@ export function createSessionInspector(options: SessionInspectorOptions): Sessio
       1e7,
     ),
     sanitizeContext: (context: MachineContext) => redact(context as SessionContext),
+    sanitizeEvent: withoutInput,
     serialize: (event) => withDefinition(event, definition),
   });
   const registered = new Set<string>();
@@ -67,6 +68,14 @@ export function createSessionInspector(options: SessionInspectorOptions): Sessio
     inspector,
     stop: () => inspector.stop(),
   };
+}
+
+/**
+ * A live actor's `xstate.init` event carries the machine's input (the spec, owner included):
+ * it goes out without it, since `redact` sees only contexts.
+ */
+function withoutInput(event: AnyEventObject): AnyEventObject {
+  return event.type === INIT_EVENT.type ? INIT_EVENT : event;
 }
 
 /** Actor registrations sent by id carry no definition: give them the chart's. */
