@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openPostgresStore, StoreUnavailableError } from '../src/adapters/store/sql/postgres.js';
 import type { SqlStore } from '../src/adapters/store/sql/store.js';
-import type { SqlStoreTx } from '../src/adapters/store/sql/tx.js';
+import { SqlStoreTx } from '../src/adapters/store/sql/tx.js';
 import { createTestDatabase, type TestDatabase, truncateStore } from './helpers/postgres.js';
 import { sessionRow, timerRow, transitionWrite } from './store-contract.js';
 
@@ -157,6 +157,58 @@ describe('SQL store on PostgreSQL with several connections', () => {
       `${where}Client has encountered a connection error and is not queryable`,
     ]).toContain((error as Error).message);
     expect(await store.transaction((t) => t.statuses())).toEqual(new Map());
+  });
+
+  it('leaves out whole a session another transaction moved between read and write', async () => {
+    await seed(2);
+    const results = await store.transaction(async (t) => {
+      await t.getSessions(['s0', 's1']);
+      await store.transaction((other) =>
+        other.apply(transitionWrite(sessionRow('s0', { version: 2, status: 'CANCELLED' }))),
+      );
+      return t.applyMany([
+        transitionWrite(sessionRow('s0', { version: 2, status: 'SCHEDULED' }), {
+          history: [{ sessionId: 's0', at: 5, from: 'PENDING', to: 'SCHEDULED', substate: '' }],
+          timersCancelled: ['t'],
+        }),
+        transitionWrite(sessionRow('s1', { version: 2, status: 'SCHEDULED' }), {
+          history: [{ sessionId: 's1', at: 5, from: 'PENDING', to: 'SCHEDULED', substate: '' }],
+          timersCancelled: ['t'],
+        }),
+      ]);
+    });
+    expect(results).toEqual([{ ok: false, conflict: 'version', actual: 2 }, { ok: true }]);
+    const after = await store.transaction(async (t) => ({
+      statuses: await t.statuses(),
+      h0: await t.history('s0'),
+      h1: await t.history('s1'),
+      timers: await t.dueTimers(100, 10),
+    }));
+    expect(after.statuses).toEqual(
+      new Map([
+        ['s0', 'CANCELLED'],
+        ['s1', 'SCHEDULED'],
+      ]),
+    );
+    expect(after.h0).toEqual([]);
+    expect(after.h1).toHaveLength(1);
+    expect(after.timers).toEqual([timerRow('s0', 't', 0)]);
+  });
+
+  it('writes one independent transition in a single statement', async () => {
+    await seed(1);
+    const sent: string[] = [];
+    const result = await store.driver.transaction(async (conn) => {
+      const t = new SqlStoreTx({
+        query: <R>(text: string, params?: readonly unknown[]) => {
+          sent.push(text.trim().split(/\s+/).slice(0, 2).join(' '));
+          return conn.query<R>(text, params);
+        },
+      });
+      return t.apply(transitionWrite(sessionRow('s0', { version: 2, status: 'SCHEDULED' })));
+    });
+    expect(result).toEqual({ ok: true });
+    expect(sent).toEqual(['WITH ins']);
   });
 
   it('never lets two managers reserve past an agent capacity', async () => {

@@ -28,14 +28,20 @@ SELECT 'a', id, NULL, cpu_capacity, mem_capacity, cuda_device_capacity, cuda_sha
 
 const SESSION_COLUMNS = `id text, owner text, priority double precision, status text,
   substate text, version integer, submitted_at double precision, updated_at double precision,
-  hc bigint, hm bigint, hd bigint, hs bigint, holds json, snapshot json`;
+  hc bigint, hm bigint, hd bigint, hs bigint, holds json, snapshot json, base integer`;
 
 /**
- * Every row a batch writes, in one statement over seven JSON parameters. Outbox rows and timers
- * belong to sessions the batch holds locked, so no other transaction writes the same keys:
- * they are inserted only where absent (plain inserts, cheaper than ON CONFLICT's speculative
- * ones), and a timer set again is updated in place. All parts read the same snapshot, and the
- * plan keeps their keys disjoint (a timer is either deleted or set).
+ * Every row a batch writes, in one statement over seven JSON parameters, returning the ids of
+ * the sessions written. A session row is written only if it is still absent (insert) or still at
+ * the version the batch was decided on (update); the rows that come with a session's write
+ * (history, outbox, timers; `w` names the session) are written only if its row was. So a batch
+ * decided without locking its sessions first stays correct: a session another transaction
+ * changed meanwhile is left out whole, and the caller reports it as a version conflict.
+ *
+ * Outbox rows and timers belong to sessions this transaction now holds, so no other one writes
+ * the same keys: they are inserted only where absent (plain inserts, cheaper than ON CONFLICT's
+ * speculative ones), and a timer set again is updated in place. All parts read the same
+ * snapshot, and the plan keeps their keys disjoint (a timer is either deleted or set).
  */
 const WRITE_BATCH = `WITH ins AS (
   INSERT INTO sessions (id, owner, priority, status, substate, version, submitted_at,
@@ -43,14 +49,15 @@ const WRITE_BATCH = `WITH ins AS (
   SELECT v.id, v.owner, v.priority, v.status, v.substate, v.version, v.submitted_at,
     v.updated_at, v.hc, v.hm, v.hd, v.hs, v.holds, v.snapshot
   FROM json_to_recordset($1::text::json) AS v(${SESSION_COLUMNS})
-  ON CONFLICT (id) DO NOTHING RETURNING 1),
+  ON CONFLICT (id) DO NOTHING RETURNING id),
 upd AS (
   UPDATE sessions s SET owner = v.owner, priority = v.priority, status = v.status,
     substate = v.substate, version = v.version, submitted_at = v.submitted_at,
     updated_at = v.updated_at, held_cpu = v.hc, held_mem = v.hm, held_cuda_device = v.hd,
     held_cuda_shares = v.hs, holds = v.holds, snapshot = v.snapshot
   FROM json_to_recordset($2::text::json) AS v(${SESSION_COLUMNS})
-  WHERE s.id = v.id),
+  WHERE s.id = v.id AND s.version = v.base RETURNING s.id),
+ok AS (SELECT id FROM ins UNION ALL SELECT id FROM upd),
 ag AS (
   UPDATE agents a SET cpu_reserved = v.c, mem_reserved = v.m, cuda_device_reserved = v.d,
     cuda_shares_reserved = v.s
@@ -60,27 +67,30 @@ hi AS (
   INSERT INTO history (session_id, at, from_status, to_status, substate, reason)
   SELECT v.s, v.at, v.f, v.t, v.sub, v.r
   FROM json_to_recordset($4::text::json)
-    AS v(s text, at double precision, f text, t text, sub text, r text)),
+    AS v(w text, s text, at double precision, f text, t text, sub text, r text)
+  WHERE v.w IN (SELECT id FROM ok)),
 ob AS (
   INSERT INTO outbox (key, session_id, agent_id, effect, due_at, tries)
   SELECT v.k, v.s, v.a, v.e, v.due, v.tries
   FROM json_to_recordset($5::text::json)
-    AS v(k text, s text, a text, e json, due double precision, tries integer)
-  WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.key = v.k)),
+    AS v(w text, k text, s text, a text, e json, due double precision, tries integer)
+  WHERE v.w IN (SELECT id FROM ok) AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.key = v.k)),
 td AS (
-  DELETE FROM timers t USING json_to_recordset($6::text::json) AS v(s text, t text)
-  WHERE t.session_id = v.s AND t.timer_id = v.t),
+  DELETE FROM timers t USING json_to_recordset($6::text::json) AS v(w text, s text, t text)
+  WHERE t.session_id = v.s AND t.timer_id = v.t AND v.w IN (SELECT id FROM ok)),
 tu AS (
   UPDATE timers t SET event = v.e, due_at = v.due
-  FROM json_to_recordset($7::text::json) AS v(s text, t text, e text, due double precision)
-  WHERE t.session_id = v.s AND t.timer_id = v.t),
+  FROM json_to_recordset($7::text::json)
+    AS v(w text, s text, t text, e text, due double precision)
+  WHERE t.session_id = v.s AND t.timer_id = v.t AND v.w IN (SELECT id FROM ok)),
 ti AS (
   INSERT INTO timers (session_id, timer_id, event, due_at)
   SELECT v.s, v.t, v.e, v.due
-  FROM json_to_recordset($7::text::json) AS v(s text, t text, e text, due double precision)
-  WHERE NOT EXISTS (
+  FROM json_to_recordset($7::text::json)
+    AS v(w text, s text, t text, e text, due double precision)
+  WHERE v.w IN (SELECT id FROM ok) AND NOT EXISTS (
     SELECT 1 FROM timers t WHERE t.session_id = v.s AND t.timer_id = v.t))
-SELECT (SELECT count(*) FROM ins)::int AS inserted`;
+SELECT id FROM ok`;
 
 function sessionRecords(plan: BatchPlan, created: boolean): object[] {
   const out: object[] = [];
@@ -102,6 +112,7 @@ function sessionRecords(plan: BatchPlan, created: boolean): object[] {
       hs,
       holds: row.holds,
       snapshot: row.snapshot,
+      base: plan.base.get(id) ?? null,
     });
   }
   return out;
@@ -121,7 +132,8 @@ function parameters(plan: BatchPlan): (string | null)[] {
     ins: sessionRecords(plan, true),
     upd: sessionRecords(plan, false),
     ag: agentRecords(plan.reserved),
-    hi: plan.history.map((h) => ({
+    hi: plan.history.map(({ w, row: h }) => ({
+      w,
       s: h.sessionId,
       at: h.at,
       f: h.from,
@@ -129,7 +141,8 @@ function parameters(plan: BatchPlan): (string | null)[] {
       sub: h.substate,
       r: h.reason ?? null,
     })),
-    ob: [...plan.outbox.values()].map((o) => ({
+    ob: [...plan.outbox.values()].map(({ w, row: o }) => ({
+      w,
       k: o.key,
       s: o.sessionId,
       a: o.agentId,
@@ -138,13 +151,13 @@ function parameters(plan: BatchPlan): (string | null)[] {
       tries: o.tries,
     })),
     td: timers
-      .filter(([, row]) => row === null)
-      .map(([key]) => {
+      .filter(([, { row }]) => row === null)
+      .map(([key, { w }]) => {
         const [s, t] = key.split('\u0000');
-        return { s, t };
+        return { w, s, t };
       }),
-    ts: timers.flatMap(([, r]) =>
-      r ? [{ s: r.sessionId, t: r.timerId, e: r.event, due: r.dueAt }] : [],
+    ts: timers.flatMap(([, { w, row: r }]) =>
+      r ? [{ w, s: r.sessionId, t: r.timerId, e: r.event, due: r.dueAt }] : [],
     ),
   };
   return Object.values(parts).map((rows) => (rows.length === 0 ? null : JSON.stringify(rows)));
@@ -176,8 +189,16 @@ export async function lockBatch(
   return locked;
 }
 
-/** Writes a decided batch; returns how many new sessions were inserted. */
-export async function writeBatch(conn: SqlConnection, plan: BatchPlan): Promise<number> {
-  const { rows } = await conn.query<{ inserted: number }>(WRITE_BATCH, parameters(plan));
-  return rows[0]?.inserted ?? 0;
+/** Writes a decided batch; returns the ids of the sessions written (see `WRITE_BATCH`). */
+export async function writeBatch(conn: SqlConnection, plan: BatchPlan): Promise<Set<string>> {
+  const { rows } = await conn.query<{ id: string }>(WRITE_BATCH, parameters(plan));
+  return new Set(rows.map((row) => row.id));
+}
+
+const READ_VERSIONS = 'SELECT id, version FROM sessions WHERE id = ANY($1::text[])';
+
+/** Current versions of `ids` (absent ids are missing), without locking. */
+export async function readVersions(conn: SqlConnection, ids: string[]) {
+  const { rows } = await conn.query<{ id: string; version: unknown }>(READ_VERSIONS, [ids]);
+  return new Map(rows.map((row) => [row.id, num(row.version)]));
 }

@@ -23,20 +23,28 @@ export interface LockedAgent {
   reserved: Slots;
 }
 
+/** A row a batch writes for one of its sessions: `w` is the id of that write's session. */
+export interface Owned<T> {
+  w: string;
+  row: T;
+}
+
 /** What a batch writes once decided. */
 export interface BatchPlan {
   results: ApplyResult[];
   /** Final row per session id touched by an accepted write. */
   sessions: Map<string, SessionRow>;
+  /** Version before the batch of each existing session it updates (the SQL re-checks it). */
+  base: Map<string, number>;
   /** Ids absent when the batch began (their final row is an insert). */
   created: Set<string>;
   /** Final reserved slots per agent whose reservations changed. */
   reserved: Map<string, Slots>;
-  history: HistoryRow[];
+  history: Owned<HistoryRow>[];
   /** New outbox rows by key (the first row of a key wins). */
-  outbox: Map<string, OutboxRow>;
+  outbox: Map<string, Owned<OutboxRow>>;
   /** Net timer changes by `sessionId \0 timerId`: a row to set, or null to delete. */
-  timers: Map<string, TimerRow | null>;
+  timers: Map<string, Owned<TimerRow | null>>;
 }
 
 /** Throws `StoreInvariantError` for a write whose next version is not expectedVersion + 1. */
@@ -115,12 +123,15 @@ function reservations(
 const timerKey = (sessionId: string, timerId: string) => `${sessionId}\u0000${timerId}`;
 
 function record(plan: BatchPlan, write: TransitionWrite): void {
-  const { session } = write;
-  plan.sessions.set(session.id, session);
-  plan.history.push(...write.history);
-  for (const row of write.outbox) if (!plan.outbox.has(row.key)) plan.outbox.set(row.key, row);
-  for (const timerId of write.timersCancelled) plan.timers.set(timerKey(session.id, timerId), null);
-  for (const row of write.timersSet) plan.timers.set(timerKey(row.sessionId, row.timerId), row);
+  const w = write.session.id;
+  plan.sessions.set(w, write.session);
+  for (const row of write.history) plan.history.push({ w, row });
+  for (const row of write.outbox)
+    if (!plan.outbox.has(row.key)) plan.outbox.set(row.key, { w, row });
+  for (const timerId of write.timersCancelled)
+    plan.timers.set(timerKey(w, timerId), { w, row: null });
+  for (const row of write.timersSet)
+    plan.timers.set(timerKey(row.sessionId, row.timerId), { w, row });
 }
 
 /**
@@ -135,6 +146,7 @@ export function planBatch(
   const plan: BatchPlan = {
     results: [],
     sessions: new Map(),
+    base: new Map(),
     created: new Set(),
     reserved: new Map(),
     history: [],
@@ -155,6 +167,7 @@ export function planBatch(
     }
     for (const [agentId, slots] of next) plan.reserved.set(agentId, slots);
     if (actual === undefined) plan.created.add(id);
+    else if (!plan.base.has(id)) plan.base.set(id, actual);
     versions.set(id, write.session.version);
     record(plan, write);
     plan.results.push({ ok: true });
