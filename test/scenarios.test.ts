@@ -253,7 +253,7 @@ describe('scenario 6: a two-kernel session terminating', () => {
     h.agents.script({
       op: 'destroyKernels',
       agentId: placement.k1!,
-      failure: { class: 'agent', code: 'agent-unreachable', message: 'agent gone' },
+      failure: { class: 'agent', code: 'agent-lost', message: 'agent gone' },
       performed: true,
     });
     await h.manager.terminate(id);

@@ -94,6 +94,13 @@ export interface Failure {
   retryAfterMs?: number;
 }
 
+/**
+ * The failure code an adapter uses when the agent itself is gone (with every kernel on it).
+ * Only this code lets the manager count a failed destroy as done; any other destroy failure is
+ * retried, since the kernels may still be running.
+ */
+export const AGENT_LOST_CODE = 'agent-lost';
+
 /** The stages that make attempts; each has its own budget in the retry policy. */
 export const STAGES = ['pull', 'create'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -106,6 +113,7 @@ export const REASONS = [
   'pull-retries-exhausted',
   'create-failed-permanently',
   'create-retries-exhausted',
+  'cleanup-timed-out',
   'reschedule-budget-exhausted',
   'deadline-exceeded',
   'kernel-exited',

@@ -5,7 +5,7 @@
 import type { KernelState, SessionContext } from '../core/context.js';
 import type { AgentEffect } from '../core/effects.js';
 import type { SessionEvent } from '../core/events.js';
-import type { Failure } from '../core/types.js';
+import { AGENT_LOST_CODE, type Failure } from '../core/types.js';
 import { contextOf } from './core-bridge.js';
 import { describeError } from './logger.js';
 import type { AgentCallResult, InspectResult, OutboxRow, SessionRow, StoreTx } from './ports.js';
@@ -211,9 +211,9 @@ function inspectEvents(
 
 /**
  * A confirmed destroy means the kernels are gone: one KERNEL_TERMINATED per kernel (TERMINATED
- * if it was running, else CANCELLED). An agent-class failure means the agent is gone and its
- * kernels with it; a permanent one means there is nothing the agent can destroy. Transient and
- * ambiguous failures are retried.
+ * if it was running, else CANCELLED). A failure with `AGENT_LOST_CODE` means the agent is gone
+ * and its kernels with it. Every other failure (busy, unreachable, refused) may leave the
+ * kernels running, so the destroy is retried with backoff until the agent confirms or is lost.
  */
 function destroyEvents(
   context: SessionContext,
@@ -221,12 +221,7 @@ function destroyEvents(
   answer: AgentCallResult | InspectResult,
   now: number,
 ): SessionEvent[] | 'retry' {
-  if (
-    !answer.ok &&
-    (answer.failure.class === 'transient' || answer.failure.class === 'ambiguous')
-  ) {
-    return 'retry';
-  }
+  if (!answer.ok && answer.failure.code !== AGENT_LOST_CODE) return 'retry';
   return effect.kernelIds.map((kernelId) => {
     const kernel = context.kernels.find((candidate) => candidate.id === kernelId);
     const outcome = answer.ok && kernel && hadRun(context, kernel) ? 'TERMINATED' : 'CANCELLED';

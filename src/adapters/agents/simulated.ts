@@ -5,7 +5,7 @@ import type {
   PullImagesEffect,
 } from '../../core/effects.js';
 import { checkSlots } from '../../core/slots.js';
-import type { Failure, Slots } from '../../core/types.js';
+import { AGENT_LOST_CODE, type Failure, type Slots } from '../../core/types.js';
 import type {
   AgentCallResult,
   AgentClient,
@@ -287,7 +287,7 @@ export class SimulatedAgents implements AgentClient {
       };
     }
     if (agent.lost) {
-      return { class: 'agent', code: 'agent-lost', message: `agent '${agentId}' was lost` };
+      return { class: 'agent', code: AGENT_LOST_CODE, message: `agent '${agentId}' was lost` };
     }
     return undefined;
   }
