@@ -1,4 +1,5 @@
 import { decideBench } from './decide.bench.js';
+import { inspectBench } from './inspect.bench.js';
 import { placementBench } from './placement.bench.js';
 import type { BenchModule, BenchReport } from './types.js';
 
@@ -9,7 +10,7 @@ interface LinesModule {
 }
 
 /** Every benchmark module, run in this order. Add a module by adding it here. */
-export const BENCHES: (BenchModule | LinesModule)[] = [decideBench, placementBench];
+export const BENCHES: (BenchModule | LinesModule)[] = [decideBench, placementBench, inspectBench];
 
 /** Renders one report as a Markdown section (a table plus its notes). */
 export function renderReport(report: BenchReport): string {
