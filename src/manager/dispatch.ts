@@ -5,6 +5,7 @@
 import type { KernelState, SessionContext } from '../core/context.js';
 import type { AgentEffect } from '../core/effects.js';
 import type { SessionEvent } from '../core/events.js';
+import { effectKey } from '../core/keys.js';
 import { AGENT_LOST_CODE, type Failure } from '../core/types.js';
 import { contextOf } from './core-bridge.js';
 import { describeError } from './logger.js';
@@ -85,8 +86,11 @@ async function claim(runtime: Runtime, round: Round, tx: StoreTx, horizon: numbe
 }
 
 /**
- * A pull or create is only worth sending while the session still waits on that very attempt:
- * creating kernels for a session that was cancelled meanwhile would leave them orphaned.
+ * A pull or create is only worth sending while the session still waits on that very attempt
+ * (the key names attempt and placement): creating kernels for a session that was cancelled or
+ * rescheduled meanwhile would leave them orphaned. A create also waits for `CREATING.creating`:
+ * sent while the session verifies, cleans up or backs off (a row re-dispatched by `recover` or
+ * after a lease), it could create a kernel an inspection has just reported absent.
  * Inspect and destroy calls always go out.
  */
 function isStale(runtime: Runtime, effect: AgentEffect, session: SessionRow | undefined) {
@@ -94,10 +98,19 @@ function isStale(runtime: Runtime, effect: AgentEffect, session: SessionRow | un
   if (!session) return true;
   try {
     const context = contextOf(runtime.snapshots.of(session));
-    if (effect.type === 'pullImages') {
-      return session.status !== 'PREPARING' || context.attempts.pull !== effect.attempt;
-    }
-    return session.status !== 'CREATING' || context.attempts.create !== effect.attempt;
+    const stage = effect.type === 'pullImages' ? 'pull' : 'create';
+    const { agentId } = effect;
+    const attempt = context.attempts[stage];
+    const current = effectKey({
+      sessionId: session.id,
+      agentId,
+      stage,
+      attempt,
+      placement: context.reschedules,
+    });
+    if (effect.key !== current) return true;
+    if (stage === 'pull') return session.status !== 'PREPARING';
+    return session.status !== 'CREATING' || session.substate !== 'creating';
   } catch {
     // An unreadable session is left to the stage that reports it; the call is not made.
     return true;
