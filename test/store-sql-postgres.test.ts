@@ -141,7 +141,8 @@ describe('SQL store on PostgreSQL with several connections', () => {
       .transaction(async (t) => {
         await t.apply(transitionWrite(sessionRow('lost')));
         await admin.query(
-          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity ' +
+            'WHERE datname = current_database() AND pid <> pg_backend_pid()',
         );
         await t.statuses();
       })

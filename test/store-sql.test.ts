@@ -64,7 +64,7 @@ const agentA1 = { id: 'a1', capacity: { cpu: 4000, mem: 8192 }, schedulable: tru
 describe.each([
   ['pglite', openPglite],
   ['postgres', openPostgres],
-] as const)('SQL store on %s', (_name, open) => {
+] as const)('SQL store on %s', (name, open) => {
   it('applies each migration once, however often the store is opened', async () => {
     const first = await open();
     await first.close();
@@ -87,15 +87,8 @@ describe.each([
       "the store's schema is at version 7 but this release knows versions up to 1: upgrade " +
         'session-lifecycle to a release that knows it, or point it at another database',
     );
-    const db = _name === 'pglite' ? await sharedPglite() : undefined;
-    const cleanup = db
-      ? await openPgliteStore({ db }).catch(() => undefined)
-      : await openPostgresStore({ connectionString: (await sharedDatabase()).url }).catch(
-          () => undefined,
-        );
-    expect(cleanup).toBeUndefined();
     // Put the shared database back to the version this code knows.
-    await repairVersion(_name);
+    await repairVersion(name);
   });
 
   it('names the session when its snapshot column is not an object', async () => {

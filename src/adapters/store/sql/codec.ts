@@ -65,17 +65,15 @@ function shown(value: unknown): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
+const isAmount = (value: unknown) =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+
 function checkHolds(id: string, holds: unknown): Record<string, Slots> {
   if (!isPlainObject(holds)) {
     throw new CorruptRowError('sessions', id, 'holds', `must be an object, got ${shown(holds)}`);
   }
   for (const [agentId, slots] of Object.entries(holds)) {
-    const bad = !isPlainObject(slots)
-      ? slots
-      : Object.values(slots).find(
-          (v) => typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0,
-        );
-    if (bad !== undefined || !isPlainObject(slots)) {
+    if (!isPlainObject(slots) || !Object.values(slots).every(isAmount)) {
       const problem = `must hold non-negative integer slot amounts, got ${shown(slots)}`;
       throw new CorruptRowError('sessions', id, `holds.${agentId}`, problem);
     }

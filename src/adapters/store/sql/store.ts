@@ -7,7 +7,10 @@ import type { SqlDriver } from './driver.js';
 import { migrate } from './migrate.js';
 import { SqlStoreTx } from './tx.js';
 
-/** A `SessionStore` over PostgreSQL (`pg`) or PGlite. Open it with `openPostgresStore` or `openPgliteStore`. */
+/**
+ * A `SessionStore` over PostgreSQL (`pg`) or PGlite. Open it with `openPostgresStore` or
+ * `openPgliteStore`.
+ */
 export class SqlStore implements SessionStore {
   constructor(
     /** The driver underneath (for tests and diagnostics). */
