@@ -4,6 +4,7 @@
  * and each connection prepares them once.
  */
 import type { Slots } from '../../../core/types.js';
+import type { SessionRow } from '../../../manager/ports.js';
 import { num, slotsFromColumns, slotVector } from './codec.js';
 import type { SqlConnection } from './driver.js';
 import { type BatchPlan, heldTotal, type LockedAgent } from './plan.js';
@@ -92,9 +93,15 @@ ti AS (
     SELECT 1 FROM timers t WHERE t.session_id = v.s AND t.timer_id = v.t))
 SELECT id FROM ok`;
 
+/**
+ * Session rows to insert or update, in id order: the statement takes their row locks in that
+ * order, so two managers writing overlapping sessions wait for each other instead of deadlocking.
+ */
 function sessionRecords(plan: BatchPlan, created: boolean): object[] {
   const out: object[] = [];
-  for (const [id, row] of plan.sessions) {
+  const ids = [...plan.sessions.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const id of ids) {
+    const row = plan.sessions.get(id) as SessionRow;
     if (plan.created.has(id) !== created) continue;
     const [hc, hm, hd, hs] = slotVector(heldTotal(row));
     out.push({
