@@ -14,6 +14,7 @@ import {
   isLive,
   kernelOn,
   kernelsOn,
+  MAX_CLEANUP_WAITS,
   mayExist,
 } from './session.model.js';
 
@@ -122,6 +123,16 @@ export function canReschedule(context: SessionContext): boolean {
 
 export function kernelsMayExist(context: SessionContext): boolean {
   return context.kernels.some(mayExist);
+}
+
+/** The step after the cleanup under way would create kernels again (a retry or a reschedule). */
+export function nextStepCreates(context: SessionContext, event: Ev): boolean {
+  return canRetry(context, event, { stage: 'create' }) || canReschedule(context);
+}
+
+/** A cleanup timed out before the next create may go out: ask again, within the bound. */
+export function mayAwaitDestroy(context: SessionContext, event: Ev): boolean {
+  return context.cleanupWaits < MAX_CLEANUP_WAITS && nextStepCreates(context, event);
 }
 
 /** An inspection answer for the current attempt from an agent that has not answered yet. */

@@ -2,6 +2,18 @@
  * The session lifecycle chart. Top-level states are the statuses; substates refine PREPARING
  * and CREATING. Effect actions carry their effects in params; timers are named delays.
  * See docs/lifecycle.md for the design; `decide` (src/core/decide.ts) runs it purely.
+ *
+ * Create safety: no `createKernels` goes out while a kernel of an earlier attempt may exist.
+ * `CREATING.cleanup` destroys what may exist and only then retries or reschedules. When its
+ * `cleanupTimeout` passes with destroys unconfirmed and the next step would create again, it
+ * asks for the destroy again (a new destroy key) and keeps waiting, at most `MAX_CLEANUP_WAITS`
+ * times; then it gives up to CANCELLED (`cleanup-timed-out`), releasing its holds, while the
+ * destroy stays queued in the outbox. When the next step is to give up anyway, the first
+ * timeout gives up with the failure's own reason (nothing is created after it).
+ *
+ * `TERMINATING` ends TERMINATED at its `cleanupTimeout` even if kernels may still exist: that is
+ * acceptable only because nothing is created after it and the destroy it asked for stays queued
+ * in the outbox, which keeps retrying it until the agent confirms (or is lost).
  */
 import { raise } from 'xstate';
 import type { SessionContext } from '../src/core/context.js';
@@ -57,6 +69,7 @@ const pullTimedOut = {
   code: 'pull-timeout',
   message: 'the image pull did not finish within the pull timeout',
 } as const;
+const cleanupTimedOut = { type: 'noteTimeout', params: { stage: 'cleanup' } } as const;
 const createIncomplete = {
   class: 'transient',
   code: 'create-incomplete',
@@ -308,12 +321,26 @@ export const sessionMachine = sessionSetup.createMachine({
           },
         },
         cleanup: {
-          entry: ['markDestroying', destroyKernels, ...announce('CREATING', 'cleanup')],
+          // announced on the way in (from `failed`), so a re-ask of the destroy is not a change
+          entry: ['markDestroying', destroyKernels],
           after: {
-            cleanupTimeout: {
-              target: 'failed',
-              actions: { type: 'noteTimeout', params: { stage: 'cleanup' } },
-            },
+            cleanupTimeout: [
+              {
+                guard: 'mayAwaitDestroy',
+                target: 'cleanup',
+                reenter: true,
+                actions: [cleanupTimedOut, 'countCleanupWait'],
+              },
+              {
+                guard: 'nextStepCreates',
+                target: '#session.CANCELLED',
+                actions: [
+                  cleanupTimedOut,
+                  { type: 'setReason', params: { reason: 'cleanup-timed-out' } },
+                ],
+              },
+              { target: 'failed', actions: cleanupTimedOut },
+            ],
           },
           on: {
             KERNEL_TERMINATED: [
@@ -334,7 +361,11 @@ export const sessionMachine = sessionSetup.createMachine({
         },
         failed: {
           always: [
-            { guard: 'kernelsMayExist', target: 'cleanup' },
+            {
+              guard: 'kernelsMayExist',
+              target: 'cleanup',
+              actions: ['beginCleanup', ...announce('CREATING', 'cleanup')],
+            },
             {
               guard: { type: 'canRetry', params: { stage: 'create' } },
               target: 'backoff',

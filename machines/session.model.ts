@@ -15,6 +15,16 @@ export const BEFORE_RUNNING: readonly Status[] = [
   'CREATING',
 ];
 
+/**
+ * How many times a cleanup that timed out asks for the destroy again before giving up
+ * (`cleanup-timed-out`), when the step after it would create kernels again (a retry or a
+ * reschedule). It protects the create safety rule without pinning the session's slot holds on
+ * an agent that never confirms: while a kernel of the attempt may exist nothing is created, and
+ * after `1 + MAX_CLEANUP_WAITS` cleanup timeouts the session ends and releases its holds (the
+ * destroy stays queued in the outbox).
+ */
+export const MAX_CLEANUP_WAITS = 3;
+
 /** The event's `now`, or the time the current status began for events without one (init). */
 export function nowOf(context: SessionContext, event: { type: string }): number {
   const now = (event as { now?: unknown }).now;

@@ -98,6 +98,8 @@ export const sessionSetup = setup({
     cancelled: assign(({ context, event }) => update.cancelled(context, event)),
     dropHolds: assign(({ context }) => update.dropHolds(context)),
     markDestroying: assign(({ context }) => update.markDestroying(context)),
+    beginCleanup: assign(({ context }) => update.beginCleanup(context)),
+    countCleanupWait: assign(({ context }) => update.countCleanupWait(context)),
     startCreateAttempt: assign(({ context, event }) => update.startCreateAttempt(context, event)),
     markCreating: assign(({ context, event }) => update.markCreating(context, event)),
     markRunning: assign(({ context, event }) => update.markRunning(context, event)),
@@ -125,6 +127,8 @@ export const sessionSetup = setup({
       guards.canRetry(context, event, params),
     canReschedule: ({ context }) => guards.canReschedule(context),
     kernelsMayExist: ({ context }) => guards.kernelsMayExist(context),
+    nextStepCreates: ({ context, event }) => guards.nextStepCreates(context, event),
+    mayAwaitDestroy: ({ context, event }) => guards.mayAwaitDestroy(context, event),
     isInspection: ({ context, event }) => guards.isInspection(context, event),
     isInspectFailure: ({ context, event }, params: { agent: boolean }) =>
       guards.isInspectFailure(context, event, params),

@@ -76,6 +76,7 @@ export function initialContext(input: SessionInput): SessionContext {
     attemptStartedAt: input.now,
     inspected: [],
     requestSeq: 0,
+    cleanupWaits: 0,
     failedAgentId: null,
   };
 }
@@ -277,6 +278,16 @@ export function markDestroying(context: SessionContext): SessionContext {
     for (const k of kernels) if (mayExist(k)) k.status = 'TERMINATING';
   });
   return { ...marked, requestSeq: context.requestSeq + 1 };
+}
+
+/** A cleanup begins: no cleanup timeout has passed yet. */
+export function beginCleanup(context: SessionContext): SessionContext {
+  return context.cleanupWaits === 0 ? context : { ...context, cleanupWaits: 0 };
+}
+
+/** A cleanup timed out and the destroy is asked again. */
+export function countCleanupWait(context: SessionContext): SessionContext {
+  return { ...context, cleanupWaits: context.cleanupWaits + 1 };
 }
 
 export function startCreateAttempt(context: SessionContext, event: Ev): SessionContext {

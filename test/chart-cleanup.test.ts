@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MAX_CLEANUP_WAITS } from '../machines/session.model.js';
 import type { SessionEvent } from '../src/core/events.js';
 import type { FailureClass } from '../src/core/types.js';
 import { creating, type Driver, ev, failure, fx, input, K0, K1, T } from './helpers/chart-kit.js';
@@ -14,8 +15,8 @@ function cleaningUp(cls: FailureClass): Driver {
 const cleanupEntered = [
   fx.cancel(T.createTimeout),
   fx.cancel(T.createRecheck),
-  fx.destroy('a2', ['k1'], 1, 1),
   fx.notify('CREATING', 'CREATING', 'cleanup', 6),
+  fx.destroy('a2', ['k1'], 1, 1),
   fx.set(T.cleanupTimeout, 30_006),
 ];
 
@@ -70,19 +71,117 @@ describe('session chart: cleanup before the next step', () => {
     ]);
   });
 
-  it('moves on when the cleanup timeout passes without a destroy confirmation', () => {
+  it('asks for the destroy again on a cleanup timeout instead of retrying while k1 may exist', () => {
     const d = cleaningUp('transient');
     expect(d.send(ev.timer(T.cleanupTimeout, 30_006))).toEqual([
       fx.cancel(T.cleanupTimeout),
-      fx.notify('CREATING', 'CREATING', 'backoff', 30_006),
-      fx.set(T.createBackoff, 31_006),
+      fx.destroy('a2', ['k1'], 1, 2),
+      fx.set(T.cleanupTimeout, 60_006),
     ]);
+    expect(d.value).toEqual({ CREATING: 'cleanup' });
+    expect(d.kernelStatuses).toEqual({ k0: 'CANCELLED', k1: 'TERMINATING' });
+    expect(d.context.cleanupWaits).toBe(1);
     expect(d.context.history.at(-1)).toEqual({
       stage: 'cleanup',
       attempt: 1,
       at: 30_006,
       outcome: 'timed-out',
     });
+  });
+
+  it('retries once the destroy asked again is confirmed', () => {
+    const d = cleaningUp('transient');
+    d.send(ev.timer(T.cleanupTimeout, 30_006), ev.timer(T.cleanupTimeout, 60_006));
+    expect(d.send(ev.timer(T.createBackoff, 60_100))).toEqual([]);
+    expect(d.send(ev.terminated('a2', 'k1', 'CANCELLED', 60_200))).toEqual([
+      fx.cancel(T.cleanupTimeout),
+      fx.notify('CREATING', 'CREATING', 'backoff', 60_200),
+      fx.set(T.createBackoff, 61_200),
+    ]);
+    expect(d.send(ev.timer(T.createBackoff, 61_200))).toEqual([
+      fx.cancel(T.createBackoff),
+      fx.create('a1', [['k0', K0]], 2),
+      fx.create('a2', [['k1', K1]], 2),
+      fx.notify('CREATING', 'CREATING', 'creating', 61_200),
+      fx.set(T.createTimeout, 121_200),
+      fx.set(T.createRecheck, 81_200),
+    ]);
+  });
+
+  it('counts the waits of each cleanup from zero', () => {
+    const d = cleaningUp('transient');
+    d.send(ev.timer(T.cleanupTimeout, 30_006), ev.terminated('a2', 'k1', 'CANCELLED', 30_100));
+    d.send(ev.timer(T.createBackoff, 31_100), ev.started('a2', 'k1', 2, 31_200));
+    expect(d.send(ev.createFailed('a1', 2, failure('transient'), 31_300))).toEqual([
+      fx.cancel(T.createTimeout),
+      fx.cancel(T.createRecheck),
+      fx.notify('CREATING', 'CREATING', 'cleanup', 31_300),
+      fx.destroy('a2', ['k1'], 2, 3),
+      fx.set(T.cleanupTimeout, 61_300),
+    ]);
+    expect(d.context.cleanupWaits).toBe(0);
+  });
+
+  it(`gives up with cleanup-timed-out after ${MAX_CLEANUP_WAITS} re-asks, releasing the holds`, () => {
+    const d = cleaningUp('transient');
+    for (let wait = 1; wait <= MAX_CLEANUP_WAITS; wait++) {
+      d.send(ev.timer(T.cleanupTimeout, 6 + wait * 30_000));
+    }
+    expect(d.context.cleanupWaits).toBe(3);
+    const last = 6 + (MAX_CLEANUP_WAITS + 1) * 30_000;
+    expect(d.send(ev.timer(T.cleanupTimeout, last))).toEqual([
+      fx.cancel(T.cleanupTimeout),
+      fx.release('a1', K0),
+      fx.release('a2', K1),
+      fx.notify('CREATING', 'CANCELLED', '', last, 'cleanup-timed-out'),
+    ]);
+    expect(d.snapshot.status).toBe('done');
+    expect(d.context).toMatchObject({
+      reason: 'cleanup-timed-out',
+      holds: {},
+      attempts: { create: 1 },
+    });
+    // the last destroy stays queued in the outbox; the kernel is still being destroyed
+    expect(d.kernelStatuses).toEqual({ k0: 'CANCELLED', k1: 'TERMINATING' });
+    expect(d.context.history.filter((h) => h.stage === 'cleanup')).toHaveLength(4);
+  });
+
+  it('waits for the destroy before a reschedule too', () => {
+    const d = cleaningUp('agent');
+    expect(d.send(ev.timer(T.cleanupTimeout, 30_006))).toEqual([
+      fx.cancel(T.cleanupTimeout),
+      fx.destroy('a2', ['k1'], 1, 2),
+      fx.set(T.cleanupTimeout, 60_006),
+    ]);
+    expect(d.send(ev.terminated('a2', 'k1', 'CANCELLED', 30_100))).toEqual([
+      fx.cancel(T.cleanupTimeout),
+      fx.release('a1', K0),
+      fx.release('a2', K1),
+      fx.notify('CREATING', 'PENDING', '', 30_100),
+    ]);
+    expect(d.context).toMatchObject({ reschedules: 1, avoid: { a1: 1 }, cleanupWaits: 1 });
+  });
+
+  it('gives up at the first cleanup timeout with the reason of a permanent failure', () => {
+    const d = cleaningUp('permanent');
+    expect(d.send(ev.timer(T.cleanupTimeout, 30_006))).toEqual([
+      fx.cancel(T.cleanupTimeout),
+      fx.release('a1', K0),
+      fx.release('a2', K1),
+      fx.notify('CREATING', 'CANCELLED', '', 30_006, 'create-failed-permanently'),
+    ]);
+    expect(d.kernelStatuses).toEqual({ k0: 'CANCELLED', k1: 'TERMINATING' });
+  });
+
+  it('gives up at the first cleanup timeout with create-retries-exhausted when no retry is left', () => {
+    const d = creating(input(2, { create: { ...input().policy.create, maxAttempts: 1 } }));
+    d.send(ev.started('a2', 'k1', 1), ev.createFailed('a1', 1, failure('transient'), 6));
+    expect(d.send(ev.timer(T.cleanupTimeout, 30_006))).toEqual([
+      fx.cancel(T.cleanupTimeout),
+      fx.release('a1', K0),
+      fx.release('a2', K1),
+      fx.notify('CREATING', 'CANCELLED', '', 30_006, 'create-retries-exhausted'),
+    ]);
   });
 
   it('moves on when the agent holding the destroyed kernel is lost', () => {

@@ -29,8 +29,8 @@ describe('session chart: create failures in CREATING', () => {
     d.send(ev.creating('a1', 'k0', 1));
     expect(d.send(ev.createFailed('a1', 1, failure('transient'), 6))).toEqual([
       ...leaveCreating,
-      fx.destroy('a1', ['k0'], 1, 1),
       fx.notify('CREATING', 'CREATING', 'cleanup', 6),
+      fx.destroy('a1', ['k0'], 1, 1),
       fx.set(T.cleanupTimeout, 30_006),
     ]);
     expect(d.send(ev.terminated('a1', 'k0', 'CANCELLED', 7))).toEqual([
@@ -141,8 +141,8 @@ describe('session chart: multi-kernel creation', () => {
     d.send(ev.started('a2', 'k1', 1));
     expect(d.send(ev.createFailed('a1', 1, failure('transient'), 6))).toEqual([
       ...leaveCreating,
-      fx.destroy('a2', ['k1'], 1, 1),
       fx.notify('CREATING', 'CREATING', 'cleanup', 6),
+      fx.destroy('a2', ['k1'], 1, 1),
       fx.set(T.cleanupTimeout, 30_006),
     ]);
     expect(d.kernelStatuses).toEqual({ k0: 'CANCELLED', k1: 'TERMINATING' });
@@ -166,8 +166,8 @@ describe('session chart: multi-kernel creation', () => {
     const d = twoCreating();
     expect(d.send(ev.createFailed('a1', 1, failure('transient'), 6))).toEqual([
       ...leaveCreating,
-      fx.destroy('a2', ['k1'], 1, 1),
       fx.notify('CREATING', 'CREATING', 'cleanup', 6),
+      fx.destroy('a2', ['k1'], 1, 1),
       fx.set(T.cleanupTimeout, 30_006),
     ]);
   });

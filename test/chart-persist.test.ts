@@ -135,6 +135,24 @@ describe('restore: corrupt snapshots', () => {
     }
   });
 
+  it('restores a snapshot persisted before cleanupWaits existed as a cleanup with no wait yet', () => {
+    const d = creating();
+    d.send(ev.creating('a1', 'k0', 1), ev.createFailed('a1', 1, failure('transient'), 6));
+    const json = stored(d.snapshot) as { context: Record<string, unknown> };
+    delete json.context.cleanupWaits;
+    const restored = restore(json);
+    expect(restored.context.cleanupWaits).toBe(0);
+    expect(decide(restored, ev.timer(T.cleanupTimeout, 30_006))).toEqual(
+      decide(d.snapshot, ev.timer(T.cleanupTimeout, 30_006)),
+    );
+  });
+
+  it('throws CorruptSnapshotError for a negative cleanupWaits', () => {
+    expect(() => restore(corrupt(['context', 'cleanupWaits'], -1))).toThrow(
+      'persisted snapshot field context.cleanupWaits must be an integer >= 0, got -1',
+    );
+  });
+
   it('throws UnknownStateError naming a top-level state that does not exist', () => {
     const json = corrupt(['value'], 'FROZEN');
     expect(() => restore(json)).toThrow(UnknownStateError);

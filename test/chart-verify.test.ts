@@ -55,8 +55,8 @@ describe('session chart: verifying an uncertain create', () => {
     expect(d.value).toEqual({ CREATING: { verifying: 'waiting' } });
     expect(d.send(ev.inspected('a2', 1, { k1: 'absent' }))).toEqual([
       fx.cancel(T.verifyRecheck),
-      fx.destroy('a1', ['k0'], 1, 2),
       fx.notify('CREATING', 'CREATING', 'cleanup', 6),
+      fx.destroy('a1', ['k0'], 1, 2),
       fx.set(T.cleanupTimeout, 30_006),
     ]);
     expect(d.kernelStatuses).toEqual({ k0: 'TERMINATING', k1: 'CANCELLED' });
@@ -67,8 +67,8 @@ describe('session chart: verifying an uncertain create', () => {
     d.send(ev.timer(T.createTimeout, 60_004));
     expect(d.send(ev.inspected('a1', 1, { k0: 'creating' }, 60_010))).toEqual([
       fx.cancel(T.verifyRecheck),
-      fx.destroy('a1', ['k0'], 1, 2),
       fx.notify('CREATING', 'CREATING', 'cleanup', 60_010),
+      fx.destroy('a1', ['k0'], 1, 2),
       fx.set(T.cleanupTimeout, 90_010),
     ]);
   });
@@ -99,14 +99,19 @@ describe('session chart: verifying an uncertain create', () => {
     const d = verifying();
     expect(d.send(ev.inspectFailed('a1', 1, failure('agent')))).toEqual([
       fx.cancel(T.verifyRecheck),
-      fx.destroy('a1', ['k0'], 1, 2),
       fx.notify('CREATING', 'CREATING', 'cleanup', 6),
+      fx.destroy('a1', ['k0'], 1, 2),
       fx.set(T.cleanupTimeout, 30_006),
     ]);
     expect(d.send(ev.timer(T.cleanupTimeout, 30_006))).toEqual([
       fx.cancel(T.cleanupTimeout),
+      fx.destroy('a1', ['k0'], 1, 3),
+      fx.set(T.cleanupTimeout, 60_006),
+    ]);
+    expect(d.send(ev.terminated('a1', 'k0', 'CANCELLED', 30_100))).toEqual([
+      fx.cancel(T.cleanupTimeout),
       fx.release('a1', K0),
-      fx.notify('CREATING', 'PENDING', '', 30_006),
+      fx.notify('CREATING', 'PENDING', '', 30_100),
     ]);
     expect(d.context.avoid).toEqual({ a1: 1 });
   });

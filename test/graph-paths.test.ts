@@ -104,8 +104,10 @@ describe('session chart graph coverage', () => {
   });
 
   it('finds shortest paths for one- and two-kernel sessions', () => {
-    expect(single.paths).toBeGreaterThan(20);
-    expect(double.paths).toBeGreaterThan(single.paths);
+    // the one-kernel graph is the larger: its roomier policy retries, reschedules and re-asks
+    // cleanup destroys (cleanupWaits) where the two-kernel one gives up at once
+    expect(single.paths).toBeGreaterThan(400);
+    expect(double.paths).toBeGreaterThan(200);
   });
 
   it('reaches every state node of the chart', () => {

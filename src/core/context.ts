@@ -58,6 +58,11 @@ export interface SessionContext {
   inspected: string[];
   /** Counter of inspect / destroy requests, the discriminator of their idempotency keys. */
   requestSeq: number;
+  /**
+   * Cleanup timeouts that passed in the cleanup under way, each answered by asking for the
+   * destroy again (reset when a cleanup begins; bounded by `MAX_CLEANUP_WAITS`).
+   */
+  cleanupWaits: number;
   /** The agent the last failure came from (`null` when none), penalized on reschedule. */
   failedAgentId: string | null;
 }

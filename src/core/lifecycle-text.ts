@@ -1,3 +1,4 @@
+import { MAX_CLEANUP_WAITS } from '../../machines/session.model.js';
 import type { RetryPolicy, StagePolicy } from '../policy/types.js';
 import type { Reason } from './types.js';
 
@@ -47,8 +48,13 @@ export const STATE_TEXT: Record<string, string> = {
     'collect the answers. A failed inspection is asked again after `create.recheckMs`.',
   'CREATING.cleanup':
     'Destroy the kernels of the failed attempt that may exist, then take the step decided ' +
-    'before (retry, reschedule or give up). After `cleanupTimeoutMs` the step is taken anyway; ' +
-    'the destroy stays queued.',
+    'before (retry, reschedule or give up). A retry or reschedule waits until no kernel of ' +
+    'the attempt may exist: each time `cleanupTimeoutMs` passes with destroys unconfirmed, ' +
+    'the destroy is asked again (a new key) and the wait starts over, at most ' +
+    `\`MAX_CLEANUP_WAITS\` (${MAX_CLEANUP_WAITS}) times; the next timeout gives up ` +
+    '(`cleanup-timed-out`). When the step is to give up anyway, the first timeout gives up ' +
+    'with its own reason. Either way the holds are released and the destroy stays queued in ' +
+    'the outbox.',
   'CREATING.backoff':
     'A create attempt failed, nothing of it is left and budget remains: wait out the backoff ' +
     'delay, then send the next create.',
@@ -61,7 +67,9 @@ export const STATE_TEXT: Record<string, string> = {
     '(`kernel-exited`); losing an agent that holds kernels ends it in ERROR (`agent-lost`).',
   TERMINATING:
     'Destroying the kernels that are not gone yet; when all are, or after ' +
-    '`cleanupTimeoutMs`, the reservation is released and the session is TERMINATED.',
+    '`cleanupTimeoutMs`, the reservation is released and the session is TERMINATED. Ending ' +
+    'with a destroy unconfirmed is safe only because nothing is created after it and the ' +
+    'destroy stays queued in the outbox until the agent confirms it.',
   TERMINATED: 'Final. The session ran and ended; nothing is held.',
   CANCELLED:
     'Final. The session gave up or was cancelled before running; `reason` says why and the ' +
@@ -94,6 +102,11 @@ export const REASON_TEXT: Record<Reason, string> = {
   'pull-retries-exhausted': 'transient pull failures used up `pull.maxAttempts`.',
   'create-failed-permanently': 'a create failed with a permanent failure (e.g. bad spec).',
   'create-retries-exhausted': 'transient create failures used up `create.maxAttempts`.',
+  'cleanup-timed-out':
+    'a retry or reschedule waited for the kernels of the failed create attempt to be ' +
+    `destroyed, and \`cleanupTimeoutMs\` passed ${1 + MAX_CLEANUP_WAITS} times ` +
+    '(`1 + MAX_CLEANUP_WAITS`) without every destroy confirmed: the session gives up rather ' +
+    'than create while they may exist (the destroy stays queued in the outbox).',
   'reschedule-budget-exhausted': 'agent failures used up `rescheduleBudget`.',
   'deadline-exceeded': '`deadlineMs` passed before the session was RUNNING.',
   'kernel-exited': 'a kernel ended on its own while RUNNING.',
@@ -108,6 +121,8 @@ export const DELAY_TEXT: Record<string, string> = {
   createTimeout: '`create.timeoutMs`, the deadline of one create attempt',
   pullRecheck: '`pull.recheckMs`, then ask the slow agents again',
   createRecheck: '`create.recheckMs`, then inspect the agents',
-  cleanupTimeout: '`cleanupTimeoutMs`, then proceed without every destroy confirmed',
+  cleanupTimeout:
+    '`cleanupTimeoutMs` for destroy confirmations; then cleanup asks again or gives up, ' +
+    'TERMINATING ends TERMINATED (the destroy stays queued)',
   deadline: '`deadlineMs` from submit, when the policy sets one',
 };

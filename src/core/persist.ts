@@ -29,13 +29,23 @@ export function persist(snapshot: SessionSnapshot): PersistedSession {
  */
 export function restore(json: unknown): SessionSnapshot {
   if (!isRecord(json)) throw new CorruptSnapshotError('(root)', json, 'an object');
-  checkContext(json.context);
+  const context = withDefaults(json.context);
+  checkContext(context);
   checkValue(sessionMachine.root, json.value, 'value');
   const snapshot = sessionMachine.resolveState({
     value: json.value as StateValue,
-    context: json.context as never,
+    context: context as never,
   });
   return snapshot as SessionSnapshot;
+}
+
+/** Context fields added after the first release, with the value older snapshots mean. */
+const LATER_FIELDS = { cleanupWaits: 0 };
+
+function withDefaults(context: unknown): unknown {
+  if (!isRecord(context)) return context;
+  const missing = Object.entries(LATER_FIELDS).filter(([name]) => !(name in context));
+  return missing.length === 0 ? context : { ...Object.fromEntries(missing), ...context };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -83,6 +93,7 @@ const FIELD_CHECKS: [string, (v: unknown) => boolean, string][] = [
   ['attemptStartedAt', Number.isFinite, 'a finite number'],
   ['inspected', Array.isArray, 'an array of agent ids'],
   ['requestSeq', isCount, 'an integer >= 0'],
+  ['cleanupWaits', isCount, 'an integer >= 0'],
 ];
 
 function isCount(value: unknown): boolean {
