@@ -75,14 +75,16 @@ export class SessionOps {
   }
 
   /**
-   * After a restart: every CREATING session verifies its kernels on the agents, then every
-   * unfinished outbox row is dispatched now (calls are keyed, so a repeat does no harm).
-   * Timers need nothing: they are rows and fire when due.
+   * After a restart: every unfinished outbox row is dispatched now (calls are keyed, so a repeat
+   * does no harm), then every CREATING session verifies its kernels on the agents, and the
+   * inspections go out. Re-sending first lets a create the crash interrupted reach the agent
+   * before the inspection looks for its kernels. Timers need nothing: they are rows.
    */
   async recover(inbox: ReportInbox): Promise<void> {
     const { runtime } = this;
     await inbox.idle();
     const round = new Round(runtime.clock.now());
+    await dispatchAll(runtime, round);
     await round.inTransaction(runtime, async (tx) => {
       const rows = await tx.claimSessions(['CREATING'], RECOVER_SCAN);
       for (const row of rows) {
