@@ -25,7 +25,10 @@ function run(events: SessionEvent[]): SessionSnapshot {
   return snapshot;
 }
 
-/** Attempt 1's kernel is destroyed in cleanup; attempt 2 starts before the destroy confirms. */
+/**
+ * Attempt 1's kernel is destroyed in cleanup; the cleanup times out once (the destroy is asked
+ * again), the destroy then confirms, and attempt 2 starts.
+ */
 const secondAttemptRunning: SessionEvent[] = [
   { type: 'SCHEDULE', now: at(1), placement: { k0: 'a0' } },
   { type: 'PREPARE', now: at(2) },
@@ -40,11 +43,28 @@ const secondAttemptRunning: SessionEvent[] = [
     failure: { class: 'transient', code: 'agent-busy', message: 'busy' },
   },
   { type: 'xstate.after.cleanupTimeout.session.CREATING.cleanup', now: at(130) },
+  {
+    type: 'KERNEL_TERMINATED',
+    now: at(140),
+    agentId: 'a0',
+    kernelId: 'k0',
+    outcome: 'CANCELLED',
+    attempt: 1,
+  },
   { type: 'xstate.after.createBackoff.session.CREATING.backoff', now: at(150) },
   { type: 'KERNEL_STARTED', now: at(160), agentId: 'a0', kernelId: 'k0', attempt: 2 },
 ];
 
 describe('regressions', () => {
+  it('asks the destroy again instead of creating when the cleanup times out', () => {
+    const upToTimeout = secondAttemptRunning.slice(0, 7);
+    const snapshot = run(upToTimeout.slice(0, 6));
+    const { next, effects } = decide(snapshot, upToTimeout[6]!);
+    expect(next.value).toEqual({ CREATING: 'cleanup' });
+    expect(effects.map((effect) => effect.type)).not.toContain('createKernels');
+    expect(effects.filter((effect) => effect.type === 'destroyKernels')).toHaveLength(1);
+  });
+
   it('reaches RUNNING on the second create attempt after a cleanup that timed out', () => {
     const snapshot = run(secondAttemptRunning);
     expect(snapshot.value).toBe('RUNNING');
@@ -57,7 +77,7 @@ describe('regressions', () => {
     const before = run(secondAttemptRunning);
     const late: SessionEvent = {
       type: 'KERNEL_TERMINATED',
-      now: at(161),
+      now: at(161), // a duplicate of the confirmation that already ended the cleanup
       agentId: 'a0',
       kernelId: 'k0',
       outcome: 'CANCELLED',

@@ -12,7 +12,8 @@ import type { RetryPolicy } from './types.js';
  * - `recheckMs: 2 min`: how long to wait on an agent's report before asking again (pull) or
  *   inspecting (create); well under the stage timeouts.
  * - `rescheduleBudget: 3`, `cleanupTimeoutMs: 2 min`: a session may move away from 3 bad agents;
- *   cleanup waits 2 min for destroy confirmations before moving on (the destroy stays queued).
+ *   cleanup waits 2 min for destroy confirmations, then asks again rather than create while a
+ *   kernel may exist (the destroy stays queued in the outbox).
  */
 export const defaultPolicy: RetryPolicy = deepFreeze({
   pull: {

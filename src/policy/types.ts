@@ -30,6 +30,10 @@ export interface RetryPolicy {
   rescheduleBudget: number;
   /** Optional overall deadline from submit to RUNNING, ms; past it the session is cancelled. */
   deadlineMs?: number;
-  /** How long cleanup waits for destroy confirmations before giving up waiting, ms. */
+  /**
+   * How long cleanup waits for destroy confirmations, ms. At the timeout a cleanup that would
+   * create again asks for the destroy again (a bounded number of times, then cancels with
+   * `cleanup-timed-out`); one that gives up anyway ends at once. The destroy stays queued.
+   */
   cleanupTimeoutMs: number;
 }
