@@ -84,7 +84,7 @@ describe('runReplay', () => {
     const result = await runReplay(options(small, { makeFleet: noFaults }));
     expect(result.stop).toBe('settled');
     expect(result.outcomes).toEqual([
-      { status: 'PENDING', reason: null, count: 1 },
+      { status: 'PENDING', reason: 'capacity', count: 1 },
       { status: 'RUNNING', reason: null, count: 1 },
     ]);
     expect(result.ticks).toBeLessThan(20);

@@ -131,6 +131,21 @@ describe('metrics', () => {
     ]);
   });
 
+  it('counts a session left PENDING under the predicate that last held it back', () => {
+    const failure = (predicate: string) => ({ predicate, message: 'no room', at: 0 });
+    const views = [
+      { status: 'PENDING' as const, reason: null, lastPlacementFailure: failure('capacity') },
+      { status: 'PENDING' as const, reason: null, lastPlacementFailure: failure('capacity') },
+      { status: 'PENDING' as const, reason: null, lastPlacementFailure: null },
+      { status: 'RUNNING' as const, reason: null, lastPlacementFailure: null },
+    ];
+    expect(outcomesOf(views)).toEqual([
+      { status: 'PENDING', reason: 'capacity', count: 2 },
+      { status: 'PENDING', reason: null, count: 1 },
+      { status: 'RUNNING', reason: null, count: 1 },
+    ]);
+  });
+
   it('counts attempts from started records, else from the counters', () => {
     const started = (stage: 'pull' | 'create', attempt: number) => ({
       stage,

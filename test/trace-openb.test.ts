@@ -35,7 +35,7 @@ describe('loadOpenbTrace on the real openb trace', () => {
     });
   });
 
-  it('maps a whole-GPU pod to cuda.device, its arrival to ms and its lifetime', () => {
+  it('maps a whole-GPU pod to cuda.device and the same GPU in cuda.shares, its arrival to ms and its lifetime', () => {
     expect(trace.sessions[0]).toEqual({
       arrivalMs: 0,
       lifetimeMs: 12537496000,
@@ -43,24 +43,25 @@ describe('loadOpenbTrace on the real openb trace', () => {
         id: 'openb-pod-0000',
         owner: 'LS',
         image: 'openb/pod:latest',
-        kernels: [{ slots: { cpu: 12000, mem: 16384, 'cuda.device': 1 } }],
+        kernels: [{ slots: { cpu: 12000, mem: 16384, 'cuda.device': 1, 'cuda.shares': 1000 } }],
       },
     });
   });
 
-  it('maps a GPU-sharing pod to cuda.shares equal to gpu_milli', () => {
+  it('maps a GPU-sharing pod to cuda.shares equal to gpu_milli, without cuda.device', () => {
     const pod = trace.sessions[1]!;
     expect(pod.spec.kernels).toEqual([{ slots: { cpu: 6000, mem: 12288, 'cuda.shares': 460 } }]);
     expect(pod.arrivalMs).toBe(427061000);
     expect(pod.lifetimeMs).toBe((12902960 - 427061) * 1000);
   });
 
-  it('maps an 8-GPU pod and a CPU-only pod', () => {
+  it('maps an 8-GPU pod to 8 devices and 8000 shares, and a CPU-only pod to no GPU', () => {
     const byId = new Map(trace.sessions.map((s) => [s.spec.id, s]));
     expect(byId.get('openb-pod-0017')!.spec.kernels[0]!.slots).toEqual({
       cpu: 88000,
       mem: 327680,
       'cuda.device': 8,
+      'cuda.shares': 8000,
     });
     expect(byId.get('openb-pod-0005')!.spec.kernels[0]!.slots).toEqual({ cpu: 20000, mem: 65536 });
   });
@@ -75,9 +76,28 @@ describe('loadOpenbTrace on the real openb trace', () => {
     const owners = countBy(trace.sessions.map((s) => s.spec.owner));
     expect(owners).toEqual({ BE: 3398, Burstable: 100, Guaranteed: 7, LS: 4647 });
     const slots = trace.sessions.map((s) => s.spec.kernels[0]!.slots);
-    expect(slots.filter((s) => s['cuda.shares'] !== undefined)).toHaveLength(3078);
+    const shared = slots.filter((s) => s['cuda.shares'] !== undefined && !s['cuda.device']);
+    expect(shared).toHaveLength(3078);
     expect(slots.filter((s) => s['cuda.device'] !== undefined)).toHaveLength(3986);
     expect(slots.reduce((sum, s) => sum + (s['cuda.device'] ?? 0), 0)).toBe(4355);
+  });
+
+  it('never lets the pods ask for more GPU shares than the whole GPUs they use, plus fractions', () => {
+    const slots = trace.sessions.map((s) => s.spec.kernels[0]!.slots);
+    const shares = slots.reduce((sum, s) => sum + (s['cuda.shares'] ?? 0), 0);
+    const fractions = slots.reduce(
+      (sum, s) => sum + (s['cuda.device'] ? 0 : (s['cuda.shares'] ?? 0)),
+      0,
+    );
+    expect(shares).toBe(4355 * 1000 + fractions);
+    expect(fractions).toBe(1731800);
+    const gpus = trace.agents.reduce((sum, a) => sum + (a.capacity['cuda.device'] ?? 0), 0);
+    expect(gpus).toBe(6212);
+    expect(
+      trace.agents.every(
+        (a) => (a.capacity['cuda.shares'] ?? 0) === (a.capacity['cuda.device'] ?? 0) * 1000,
+      ),
+    ).toBe(true);
   });
 
   it('keeps only the first pods with limit, and all the nodes', async () => {

@@ -28,7 +28,7 @@ describe('generateWorkload', () => {
         id: 'session-000000',
         owner: 'user-01',
         image: 'cr.backend.ai/stable/python-pytorch:2.4-py312-cuda12.4',
-        kernels: [{ slots: { cpu: 8000, mem: 32768, 'cuda.device': 1 } }],
+        kernels: [{ slots: { cpu: 8000, mem: 32768, 'cuda.device': 1, 'cuda.shares': 1000 } }],
       },
     });
     expect(workload.agents[0]).toEqual({
@@ -57,7 +57,7 @@ describe('generateWorkload', () => {
 
     it('draws GPU requests near the openb mix', () => {
       const kinds = kernels.map((k) =>
-        k['cuda.shares'] ? 'shared' : k['cuda.device'] ? `gpu${k['cuda.device']}` : 'none',
+        k['cuda.device'] ? `gpu${k['cuda.device']}` : k['cuda.shares'] ? 'shared' : 'none',
       );
       expect(countBy(kinds)).toEqual({
         gpu1: 1188,
@@ -69,9 +69,16 @@ describe('generateWorkload', () => {
       });
     });
 
+    it('counts whole GPUs in cuda.shares too, 1000 per GPU', () => {
+      const whole = kernels.filter((k) => k['cuda.device'] !== undefined);
+      expect(whole).toHaveLength(1220);
+      expect(whole.every((k) => k['cuda.shares'] === k['cuda.device']! * 1000)).toBe(true);
+    });
+
     it('asks 4 GiB of memory per core and only openb share values', () => {
       expect(kernels.every((k) => k.mem === (k.cpu! / 1000) * 4096)).toBe(true);
-      const shares = new Set(kernels.flatMap((k) => (k['cuda.shares'] ? [k['cuda.shares']] : [])));
+      const fractions = kernels.filter((k) => !k['cuda.device'] && k['cuda.shares']);
+      const shares = new Set(fractions.map((k) => k['cuda.shares']!));
       expect([...shares].sort()).toEqual([230, 320, 460, 470, 650, 810]);
     });
 

@@ -32,12 +32,21 @@ export function latencyOf(durations: readonly number[]): Latency | null {
   return { p50: at(50), p95: at(95), p99: at(99), max: sorted[sorted.length - 1]! };
 }
 
-/** Sessions per status and reason, most frequent first (ties by status, then reason). */
-export function outcomesOf(views: readonly Pick<SessionView, 'status' | 'reason'>[]) {
+/** What `outcomesOf` reads of a session. */
+export type OutcomeView = Pick<SessionView, 'status' | 'reason'> &
+  Partial<Pick<SessionView, 'lastPlacementFailure'>>;
+
+/**
+ * Sessions per status and reason, most frequent first (ties by status, then reason). A session
+ * still PENDING counts under the predicate that last kept it from being placed (`capacity`,
+ * `concurrency`, `dependencies`), when there was one.
+ */
+export function outcomesOf(views: readonly OutcomeView[]) {
   const counts = new Map<string, OutcomeCount>();
   for (const view of views) {
-    const key = `${view.status}\u0000${view.reason ?? ''}`;
-    const entry = counts.get(key) ?? { status: view.status, reason: view.reason, count: 0 };
+    const reason = outcomeReason(view);
+    const key = `${view.status}\u0000${reason ?? ''}`;
+    const entry = counts.get(key) ?? { status: view.status, reason, count: 0 };
     entry.count += 1;
     counts.set(key, entry);
   }
@@ -47,6 +56,11 @@ export function outcomesOf(views: readonly Pick<SessionView, 'status' | 'reason'
       a.status.localeCompare(b.status) ||
       (a.reason ?? '').localeCompare(b.reason ?? ''),
   );
+}
+
+function outcomeReason(view: OutcomeView): string | null {
+  if (view.reason !== null || view.status !== 'PENDING') return view.reason;
+  return view.lastPlacementFailure?.predicate ?? null;
 }
 
 /**

@@ -4,7 +4,10 @@ import type { Stage, Status } from '../core/types.js';
 /** Which retry policy a run used: the default guarded one, or the original no-retry one. */
 export type PolicyChoice = 'guarded' | 'seed';
 
-/** How many sessions ended a run in one status, with one reason (null: none recorded). */
+/**
+ * How many sessions ended a run in one status, with one reason (null: none recorded). For a
+ * session still PENDING the reason is the placement predicate that held it back last.
+ */
 export interface OutcomeCount {
   status: Status;
   reason: string | null;

@@ -4,7 +4,9 @@
  * - arrivals: a Poisson process (exponential gaps, mean `meanGapMs`);
  * - kernels per session: 1 (85%), 2 (10%), 4 (5%);
  * - GPU per kernel, from openb's pod mix: none 13%, a shared GPU 38% (`cuda.shares` drawn from
- *   openb's most common fractions), one whole GPU 48%, 2/4/8 whole GPUs 1%;
+ *   openb's most common fractions), one whole GPU 48%, 2/4/8 whole GPUs 1%; whole GPUs are
+ *   counted as the trace loader counts them, in `cuda.device` and in `cuda.shares` (1000 per
+ *   GPU), so shared and whole GPUs never add up to more than an agent has;
  * - CPU per kernel 2/4/8/12 cores (30/30/25/15%), memory 4 GiB per core;
  * - owners: 16 users with Zipf(1) weights; images: 4 names, uniform;
  * - agents, from openb's node mix: 8-GPU 45%, 2-GPU 35%, CPU-only 20%.
@@ -14,7 +16,12 @@ import type { RandomSource } from '../manager/ports.js';
 import { seededRandom } from '../policy/random.js';
 import { WorkloadOptionError } from './errors.js';
 import { exponentialMs, pickWeighted, type Weighted, zipfWeights } from './sample.js';
-import type { Workload, WorkloadAgent, WorkloadSession } from './types.js';
+import {
+  SHARES_PER_GPU,
+  type Workload,
+  type WorkloadAgent,
+  type WorkloadSession,
+} from './types.js';
 
 export interface GeneratorOptions {
   /** Seed of the generator's PRNG; the same seed gives the same workload. */
@@ -135,9 +142,14 @@ function kernelSlots(random: RandomSource): Slots {
 function gpuSlots(random: RandomSource): Slots {
   const kind = pickWeighted(random, GPU_KINDS);
   if (kind === 'shared') return { 'cuda.shares': pickWeighted(random, GPU_SHARES) };
-  if (kind === 'whole') return { 'cuda.device': 1 };
-  if (kind === 'multi') return { 'cuda.device': pickWeighted(random, MULTI_GPUS) };
+  if (kind === 'whole') return wholeGpus(1);
+  if (kind === 'multi') return wholeGpus(pickWeighted(random, MULTI_GPUS));
   return {};
+}
+
+/** Whole GPUs take their devices and the same GPUs' worth of shares. */
+function wholeGpus(count: number): Slots {
+  return { 'cuda.device': count, 'cuda.shares': count * SHARES_PER_GPU };
 }
 
 function pad(value: number, width: number): string {

@@ -9,4 +9,9 @@ export {
   OPENB_POD_COLUMNS,
   type OpenbTraceOptions,
 } from './openb.js';
-export type { Workload, WorkloadAgent, WorkloadSession } from './types.js';
+export {
+  SHARES_PER_GPU,
+  type Workload,
+  type WorkloadAgent,
+  type WorkloadSession,
+} from './types.js';

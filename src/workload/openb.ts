@@ -2,21 +2,27 @@
  * Loads Alibaba's openb GPU cluster trace (cluster-trace-gpu-v2023) into a workload.
  *
  * Mapping (see docs/replay.md):
- * - node: `cpu_milli` -> `cpu`, `memory_mib` -> `mem`, `gpu` -> `cuda.device` (whole GPUs) and
- *   `cuda.shares = gpu * 1000` (the same GPUs in 1/1000 units, for fractional pods); `model` is
- *   kept as a label.
+ * - node: `cpu_milli` -> `cpu`, `memory_mib` -> `mem`, `gpu` -> `cuda.device = gpu` (whole GPUs)
+ *   and `cuda.shares = gpu * 1000` (the same GPUs in 1/1000 units); `model` is kept as a label.
  * - pod: one single-kernel session. `cpu_milli` -> `cpu`, `memory_mib` -> `mem`; a pod asking
- *   for whole GPUs (`num_gpu > 1`, or `num_gpu == 1` with `gpu_milli == 1000`) gets
- *   `cuda.device = num_gpu`; a GPU-sharing pod (`num_gpu == 1`, `gpu_milli < 1000`) gets
- *   `cuda.shares = gpu_milli`. Owner is the `qos` class (the trace names no users); the image is
- *   one fixed name (the trace names none).
+ *   for whole GPUs (`num_gpu > 1`, or `num_gpu == 1` with `gpu_milli == 1000`) reserves both
+ *   `cuda.device = num_gpu` and `cuda.shares = num_gpu * 1000`; a GPU-sharing pod
+ *   (`num_gpu == 1`, `gpu_milli < 1000`) reserves `cuda.shares = gpu_milli` only. Every GPU a
+ *   pod uses is thus counted in `cuda.shares`, so the pods on a node never use more than its
+ *   GPUs, and `cuda.device` additionally keeps whole-GPU pods to whole devices. Owner is the
+ *   `qos` class (the trace names no users); the image is one fixed name (the trace names none).
  * - arrival: `creation_time` seconds -> ms; lifetime: `deletion_time - scheduled_time` seconds
  *   -> ms, when the pod was ever scheduled.
  */
 import type { Slots } from '../core/types.js';
 import { type CsvRow, intField, optionalIntField, readCsv, textField } from './csv.js';
 import { location, TraceError } from './errors.js';
-import type { Workload, WorkloadAgent, WorkloadSession } from './types.js';
+import {
+  SHARES_PER_GPU,
+  type Workload,
+  type WorkloadAgent,
+  type WorkloadSession,
+} from './types.js';
 
 /** Columns the pod file must have. */
 export const OPENB_POD_COLUMNS = [
@@ -36,9 +42,6 @@ export const OPENB_NODE_COLUMNS = ['sn', 'cpu_milli', 'memory_mib', 'gpu', 'mode
 
 /** The image every openb session runs (the trace records none). */
 export const OPENB_IMAGE = 'openb/pod:latest';
-
-/** GPU fraction units in one whole GPU (`cuda.shares` per `cuda.device`). */
-export const SHARES_PER_GPU = 1000;
 
 export interface OpenbTraceOptions {
   /** Path of `openb_pod_list_default.csv` (or a file with the same columns). */
@@ -108,7 +111,10 @@ export function podToSession(row: CsvRow): WorkloadSession {
   return session;
 }
 
-/** `cuda.device` for whole GPUs, `cuda.shares` for a shared GPU, nothing for a CPU pod. */
+/**
+ * Whole GPUs: `cuda.device` and the same GPUs in `cuda.shares`; a shared GPU: its fraction in
+ * `cuda.shares`; a CPU pod: nothing.
+ */
 function podGpuSlots(row: CsvRow): Slots {
   const count = intField(row, 'num_gpu', { min: 0 });
   if (count === 0) {
@@ -116,7 +122,9 @@ function podGpuSlots(row: CsvRow): Slots {
     return {};
   }
   const milli = intField(row, 'gpu_milli', { min: 1, max: SHARES_PER_GPU });
-  if (count > 1 || milli === SHARES_PER_GPU) return { 'cuda.device': count };
+  if (count > 1 || milli === SHARES_PER_GPU) {
+    return { 'cuda.device': count, 'cuda.shares': count * SHARES_PER_GPU };
+  }
   return { 'cuda.shares': milli };
 }
 

@@ -2,6 +2,9 @@
 import type { Slots } from '../core/types.js';
 import type { SubmitSpec } from '../manager/types.js';
 
+/** GPU fraction units in one whole GPU (`cuda.shares` per `cuda.device`). */
+export const SHARES_PER_GPU = 1000;
+
 /** One agent of the workload, registered with the manager before the first arrival. */
 export interface WorkloadAgent {
   id: string;
