@@ -51,6 +51,8 @@ export interface DriveOptions {
   tickMs?: number;
   /** Virtual ms allowed after the start. Default 24 h. */
   horizonMs?: number;
+  /** After every round, count agents reserved over capacity in the database. Default false. */
+  watchCapacity?: boolean;
 }
 
 export interface DriveResult {
@@ -61,6 +63,8 @@ export interface DriveResult {
   ticks: number;
   /** Transitions each manager slot committed in its ticks. */
   transitions: number[];
+  /** Rounds in which more than one manager committed transitions. */
+  sharedRounds: number;
   /** Submits that found the session already stored (a submit repeated after a kill). */
   resubmitted: number;
   /** Warnings and errors logged by the managers, by message. */
@@ -69,6 +73,8 @@ export interface DriveResult {
   acknowledged: Set<string>;
   /** Agent calls the managers sent, per idempotency key (answered or not). */
   sent: Map<string, number>;
+  /** Most agents found over capacity after one round (with `watchCapacity`). */
+  overCapacity: number;
 }
 
 const FINAL_OR_RUNNING = `('RUNNING', 'TERMINATED', 'CANCELLED', 'ERROR')`;
@@ -97,10 +103,12 @@ export class CrashDriver {
       starts: 0,
       ticks: 0,
       transitions: Array.from({ length: options.managers }, () => 0),
+      sharedRounds: 0,
       resubmitted: 0,
       logs: new Map(),
       acknowledged: new Set(),
       sent: new Map(),
+      overCapacity: 0,
     };
     options.fleet.agents.onReport((report) => this.route(report));
   }
@@ -142,6 +150,7 @@ export class CrashDriver {
       this.options.fleet.agents.deliverDue(now);
       const rounds = await this.guard(() => this.tickAll(now));
       const busy = rounds.some((r) => r.transitions + r.dispatched + r.timersFired > 0);
+      if (this.options.watchCapacity) await this.checkCapacity();
       const next = await this.nextTime(now, busy ? now + tickMs : undefined);
       if (next === undefined) return;
       if (next > cutoff) {
@@ -158,6 +167,7 @@ export class CrashDriver {
       this.result.transitions[slot]! += round.transitions;
     });
     this.result.ticks += 1;
+    if (rounds.filter((round) => round.transitions > 0).length > 1) this.result.sharedRounds += 1;
     this.ticksSinceStart += 1;
     return rounds;
   }
@@ -320,6 +330,13 @@ export class CrashDriver {
     });
     this.killing = undefined;
     this.armNextKill();
+  }
+
+  private async checkCapacity(): Promise<void> {
+    const { rows } = await this.pool.query(`SELECT count(*)::int AS n FROM agents
+      WHERE cpu_reserved > cpu_capacity OR mem_reserved > mem_capacity
+        OR cuda_device_reserved > cuda_device_capacity OR cuda_shares_reserved > cuda_shares_capacity`);
+    this.result.overCapacity = Math.max(this.result.overCapacity, (rows[0] as { n: number }).n);
   }
 
   private collectLogs(proc: ManagerProcess): ManagerProcess {

@@ -1,0 +1,134 @@
+/**
+ * Two managers, each in its own process with its own connections, run one workload against
+ * one PostgreSQL database at the same time: submits alternate between them, both tick at every
+ * round, and each agent report goes to either one at random. Claims (FOR UPDATE SKIP LOCKED)
+ * and version checks must keep them from doing any session's work twice.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FaultRates } from '../src/adapters/agents/faults.js';
+import { openPostgresStore } from '../src/adapters/store/sql/postgres.js';
+import type { SqlStore } from '../src/adapters/store/sql/store.js';
+import { FINAL_STATUSES, type Status } from '../src/core/types.js';
+import { seededRandom } from '../src/policy/random.js';
+import { generateWorkload } from '../src/workload/generator.js';
+import {
+  type EndState,
+  invariantProblems,
+  notResting,
+  placedTwice,
+  placements,
+  readEndState,
+  runningWithoutKernels,
+} from './helpers/crash-checks.js';
+import { CrashDriver, type DriveResult } from './helpers/crash-driver.js';
+import { CrashFleet } from './helpers/crash-fleet.js';
+import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
+
+const SEED = 7_310_2023;
+const SESSIONS = 200;
+const START = Date.UTC(2023, 5, 1);
+
+const FAULTS: FaultRates = {
+  pullImages: { transient: 0.05, ambiguous: 0.02, agent: 0.01, permanent: 0.005 },
+  createKernels: { transient: 0.05, ambiguous: 0.03, agent: 0.01, permanent: 0.005 },
+  inspectKernels: { transient: 0.03 },
+  destroyKernels: { transient: 0.03 },
+  lostReports: 0.01,
+  duplicatedReports: 0.02,
+  reorderedReports: 0.02,
+};
+
+/** Few agents for the load, so both managers compete for the same free slots. */
+const workload = generateWorkload({ seed: SEED, sessions: SESSIONS, agents: 24, meanGapMs: 200 });
+const ids = workload.sessions.map((session) => session.spec.id!);
+
+/** A seeded 80% of the sessions is terminated 10 s to 1 min after it arrives. */
+function terminations(): Map<string, number> {
+  const random = seededRandom(SEED + 1);
+  const ends = new Map<string, number>();
+  for (const id of ids) if (random() < 0.8) ends.set(id, 10_000 + Math.floor(random() * 50_000));
+  return ends;
+}
+const ends = terminations();
+
+let db: TestDatabase;
+let fleet: CrashFleet;
+let result: DriveResult;
+let state: EndState;
+let store: SqlStore;
+
+beforeAll(async () => {
+  db = await createTestDatabase('sl_multi');
+  fleet = new CrashFleet({ start: START, seed: SEED, faults: FAULTS });
+  const driver = new CrashDriver({
+    url: db.url,
+    fleet,
+    workload,
+    terminations: ends,
+    managers: 2,
+    seed: SEED,
+    batchSize: 20,
+    watchCapacity: true,
+  });
+  result = await driver.run();
+  store = await openPostgresStore({ connectionString: db.url });
+  state = await readEndState(store);
+}, 600_000);
+
+afterAll(async () => {
+  await store?.close();
+  await db?.drop();
+});
+
+describe('two manager processes on one PostgreSQL database', () => {
+  it('both did the work, in two processes started once each', () => {
+    expect(result.starts).toBe(2);
+    expect(result.transitions[0]).toBeGreaterThan(100);
+    expect(result.transitions[1]).toBeGreaterThan(100);
+    // Rounds in which both committed transitions at the same virtual time, concurrently.
+    expect(result.sharedRounds).toBeGreaterThan(20);
+    expect([...result.logs]).toEqual([]);
+    expect(result.acknowledged.size).toBe(SESSIONS);
+  });
+
+  it('brings every session to RUNNING or a final status', () => {
+    expect(result.stop).toBe('settled');
+    expect(notResting(state)).toEqual([]);
+    expect(state.view.sessions.map((session) => session.id).sort()).toEqual([...ids].sort());
+  });
+
+  it('placed no session twice: one SCHEDULED entry per placement, reschedules in between', () => {
+    expect(placedTwice(state)).toEqual([]);
+    const reschedules = state.view.sessions.reduce(
+      (total, session) =>
+        total + (session.snapshot as { context: { reschedules: number } }).context.reschedules,
+      0,
+    );
+    // Every session was placed at least once except those ended while still PENDING.
+    const neverPlaced = [...state.history.values()].filter(
+      (rows) => !rows.some((row) => row.to === 'SCHEDULED'),
+    ).length;
+    expect(placements(state)).toBeGreaterThanOrEqual(SESSIONS - neverPlaced);
+    expect(placements(state)).toBeLessThanOrEqual(SESSIONS - neverPlaced + reschedules);
+  });
+
+  it('created no kernel twice and left none unaccounted for', () => {
+    const problems = invariantProblems(state, fleet);
+    expect(problems.createdTwice).toEqual([]);
+    expect(problems.orphans).toEqual([]);
+    expect(runningWithoutKernels(state, fleet)).toEqual([]);
+  });
+
+  it('never had an agent over capacity, and reservations equal the holds at the end', () => {
+    expect(result.overCapacity).toBe(0);
+    const problems = invariantProblems(state, fleet);
+    expect(problems.capacity).toEqual([]);
+    expect(problems.reservations).toEqual([]);
+  });
+
+  it('ended every session that was terminated', () => {
+    const final: readonly Status[] = FINAL_STATUSES;
+    const statuses = new Map(state.view.sessions.map((session) => [session.id, session.status]));
+    expect([...ends.keys()].filter((id) => !final.includes(statuses.get(id)!))).toEqual([]);
+  });
+});
