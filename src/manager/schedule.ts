@@ -6,7 +6,7 @@ import type { SessionContext } from '../core/context.js';
 import type { SessionEvent } from '../core/events.js';
 import { HOLDING_STATUSES } from '../core/types.js';
 import { contextOf } from './core-bridge.js';
-import { placeBatch } from './placement/index.js';
+import { AgentCache, placeBatch } from './placement/index.js';
 import { isPlaced, type PendingSession, type PlacementResult } from './placement/types.js';
 import type { SessionRow, StoreTx } from './ports.js';
 import type { Round, Runtime } from './runtime.js';
@@ -43,6 +43,7 @@ async function scheduleBatch(runtime: Runtime, round: Round, tx: StoreTx): Promi
     candidates.map(pendingSession),
     await placementView(runtime, tx, candidates),
     runtime.selectorState,
+    agentCacheOf(runtime),
   );
   const byId = new Map(candidates.map((candidate) => [candidate.row.id, candidate]));
   const items = results.flatMap((result) => {
@@ -55,6 +56,18 @@ async function scheduleBatch(runtime: Runtime, round: Round, tx: StoreTx): Promi
     (outcome, index) => outcome?.kind === 'applied' && items[index]!.event.type === 'SCHEDULE',
   ).length;
   return rows.length === runtime.batchSize && placed > 0;
+}
+
+/** Each manager's agents kept between batches (see `AgentCache`). */
+const agentCaches = new WeakMap<Runtime, AgentCache>();
+
+function agentCacheOf(runtime: Runtime): AgentCache {
+  let cache = agentCaches.get(runtime);
+  if (cache === undefined) {
+    cache = new AgentCache();
+    agentCaches.set(runtime, cache);
+  }
+  return cache;
 }
 
 /** Restores each row's context; a row that cannot be read is logged and left out. */

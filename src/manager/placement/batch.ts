@@ -4,6 +4,7 @@
  * state kept across batches is the caller's `SelectorState`.
  */
 import type { PickerName, SelectorName } from '../types.js';
+import type { AgentCache } from './cache.js';
 import { createNaivePool } from './naive.js';
 import { createQueue } from './pickers.js';
 import { type AgentPool, penalties, type WorkAgent, workAgents } from './pool.js';
@@ -25,6 +26,8 @@ import { dominates, showVec, sumVec, toVec, type Vec } from './vector.js';
  * (`PREDICATES`) for each. A session that fails a predicate stays pending and later, smaller
  * sessions may still be placed. Kernels are placed one by one; when one does not fit, the
  * session's earlier kernels are taken back. Returns one result per session, in picking order.
+ * With a `cache` (one per caller, passed to every batch) the agents of the last batch are
+ * reused instead of being rebuilt and sorted: the results are the same, sooner.
  */
 export function placeBatch(
   picker: PickerName,
@@ -32,9 +35,16 @@ export function placeBatch(
   sessions: readonly PendingSession[],
   view: PlacementView,
   state: SelectorState,
+  cache?: AgentCache,
 ): PlacementResult[] {
-  const agents = workAgents(view.agents);
-  return runBatch(picker, sessions, view, indexedPool(selector, agents, state));
+  if (cache === undefined) {
+    const pool = indexedPool(selector, workAgents(view.agents), state, false);
+    return runBatch(picker, sessions, view, pool);
+  }
+  const { agents, inOrder } = cache.workAgents(view.agents, selector);
+  const results = runBatch(picker, sessions, view, indexedPool(selector, agents, state, inOrder));
+  cache.placed(results);
+  return results;
 }
 
 /** `placeBatch` with a full scan of the agents per kernel: same results, for comparison. */
@@ -49,9 +59,15 @@ export function placeBatchNaive(
   return runBatch(picker, sessions, view, createNaivePool(selector, agents, state));
 }
 
-function indexedPool(selector: SelectorName, agents: WorkAgent[], state: SelectorState) {
-  if (selector === 'roundrobin') return createRoundRobinPool(agents, state);
-  return createSortedPool(agents, selector === 'concentrated' ? 'ascending' : 'descending');
+function indexedPool(
+  selector: SelectorName,
+  agents: WorkAgent[],
+  state: SelectorState,
+  inOrder: boolean,
+) {
+  if (selector === 'roundrobin') return createRoundRobinPool(agents, state, inOrder);
+  const direction = selector === 'concentrated' ? 'ascending' : 'descending';
+  return createSortedPool(agents, direction, inOrder);
 }
 
 function runBatch(

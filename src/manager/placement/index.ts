@@ -1,5 +1,6 @@
 /** Placement: pickers, predicates and selectors, Backend.AI style. Pure functions over data. */
 export { placeBatch, placeBatchNaive } from './batch.js';
+export { AgentCache } from './cache.js';
 export { dominantShare, fifoOrder, lifoOrder } from './pickers.js';
 export { checkConcurrency, checkDependencies } from './predicates.js';
 export {

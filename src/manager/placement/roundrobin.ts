@@ -15,9 +15,16 @@ import {
 import type { SelectorState } from './types.js';
 import { addInto, fitsVec, subInto, type Vec } from './vector.js';
 
-/** Takes ownership of `agents` (sorts it in place); keeps its cursor in `state`. */
-export function createRoundRobinPool(agents: WorkAgent[], state: SelectorState): AgentPool {
-  const list = agents.sort((a, b) => compareIds(a.id, b.id));
+/**
+ * Takes ownership of `agents` (sorts it in place); keeps its cursor in `state`. `inOrder`: the
+ * caller knows `agents` is already in id order (skips the sort).
+ */
+export function createRoundRobinPool(
+  agents: WorkAgent[],
+  state: SelectorState,
+  inOrder = false,
+): AgentPool {
+  const list = inOrder ? agents : agents.sort((a, b) => compareIds(a.id, b.id));
   const byId = lazyIndexById(list);
 
   // Index of the first agent whose id sorts after `id`.

@@ -17,12 +17,19 @@ import { addInto, fitsVec, lexCompare, subInto, type Vec } from './vector.js';
 /** `ascending`: fewest free first (concentrated); `descending`: most free first (dispersed). */
 export type Direction = 'ascending' | 'descending';
 
-/** Takes ownership of `agents` (sorts it in place). */
-export function createSortedPool(agents: WorkAgent[], direction: Direction): AgentPool {
+/**
+ * Takes ownership of `agents` (sorts it in place, and keeps it sorted as kernels are placed).
+ * `inOrder`: the caller knows `agents` is already in this pool's order (skips the sort).
+ */
+export function createSortedPool(
+  agents: WorkAgent[],
+  direction: Direction,
+  inOrder = false,
+): AgentPool {
   const ascending = direction === 'ascending';
   const compare = (a: WorkAgent, b: WorkAgent): number =>
     (ascending ? lexCompare(a.free, b.free) : lexCompare(b.free, a.free)) || compareIds(a.id, b.id);
-  const list = agents.sort(compare);
+  const list = inOrder ? agents : agents.sort(compare);
   const byId = lazyIndexById(list);
 
   // Index of the first agent ranked after `agent` (or of `agent` itself when `inclusive`).

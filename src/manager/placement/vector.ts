@@ -31,11 +31,23 @@ export function toSlots(vec: Vec): Slots {
 
 /** `capacity - reserved`, never below zero in any slot (an overcommitted slot has none free). */
 export function freeVec(capacity: Slots, reserved: Slots): Vec {
-  const free = toVec(capacity);
-  for (let i = 0; i < free.length; i++) {
-    free[i] = Math.max(0, free[i]! - (reserved[RANK_ORDER[i]!] ?? 0));
-  }
-  return free;
+  return writeFree([], capacity, reserved);
+}
+
+/** `freeVec` written into `into` (reused between batches); returns `into`. */
+export function writeFree(into: Vec, capacity: Slots, reserved: Slots): Vec {
+  // Named reads, in `RANK_ORDER`: cheaper than looking slots up by a computed key.
+  into[0] = Math.max(0, (capacity['cuda.device'] ?? 0) - (reserved['cuda.device'] ?? 0));
+  into[1] = Math.max(0, (capacity['cuda.shares'] ?? 0) - (reserved['cuda.shares'] ?? 0));
+  into[2] = Math.max(0, (capacity.cpu ?? 0) - (reserved.cpu ?? 0));
+  into[3] = Math.max(0, (capacity.mem ?? 0) - (reserved.mem ?? 0));
+  return into;
+}
+
+/** True when both vectors hold the same amounts. */
+export function sameVec(a: Vec, b: Vec): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** True when `need` fits in `free` in every slot. */
