@@ -126,6 +126,11 @@ export interface AgentBindingDetails {
   kernelId?: string;
   /** The agents the kernel (or the session) is bound to; empty when not placed. */
   boundTo: string[];
+  /**
+   * The session was rescheduled since it was first placed, so the report most likely comes
+   * from an agent of an earlier placement, late (expected under faults). Default false.
+   */
+  late?: boolean;
 }
 
 /**
@@ -138,6 +143,8 @@ export class AgentBindingError extends Error {
   readonly agentId: string;
   readonly kernelId: string | undefined;
   readonly boundTo: string[];
+  /** See `AgentBindingDetails.late`. */
+  readonly late: boolean;
 
   constructor(details: AgentBindingDetails) {
     super(bindingMessage(details));
@@ -146,6 +153,7 @@ export class AgentBindingError extends Error {
     this.agentId = details.agentId;
     this.kernelId = details.kernelId;
     this.boundTo = details.boundTo;
+    this.late = details.late ?? false;
     brand(this, AGENT_BINDING);
   }
 

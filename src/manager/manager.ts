@@ -7,6 +7,7 @@ import { defaultPolicy } from '../policy/defaults.js';
 import { seededRandom } from '../policy/random.js';
 import { SnapshotCache } from './core-bridge.js';
 import { dispatchDue } from './dispatch.js';
+import { AgentBindingError } from './errors.js';
 import { describeError, silentLogger } from './logger.js';
 import { createSelectorState } from './placement/types.js';
 import type { AgentReport, Logger } from './ports.js';
@@ -151,8 +152,17 @@ function publish(
   }
 }
 
+/**
+ * Logs a report the fleet delivered and `receive` rejected. A late report from an earlier
+ * placement (after a reschedule) is expected under faults: debug. Another typed rejection is a
+ * warning; anything else an error.
+ */
 function logRejected(logger: Logger, report: AgentReport, error: unknown): void {
   const fields = { ...report, err: describeError(error) };
+  if (error instanceof AgentBindingError && error.late) {
+    logger.debug(fields, 'late report rejected');
+    return;
+  }
   const typed = typeof error === 'object' && error !== null && 'code' in error;
   if (typed) logger.warn(fields, 'report rejected');
   else logger.error(fields, 'report failed');

@@ -13,7 +13,8 @@ export type SessionReport = Exclude<AgentReport, { type: 'agent.lost' }>;
 /**
  * Throws `UnknownKernelError` or `AgentBindingError` when the report does not fit the session:
  * a kernel report must name a kernel of the session and come from the agent it is bound to; an
- * image report must come from an agent holding one of the session's kernels.
+ * image report must come from an agent holding one of the session's kernels. The error is
+ * marked `late` when the session has been rescheduled (the report is from an earlier placement).
  */
 export function checkBinding(report: SessionReport, context: SessionContext): void {
   if (!('kernelId' in report)) {
@@ -23,6 +24,7 @@ export function checkBinding(report: SessionReport, context: SessionContext): vo
         sessionId: report.sessionId,
         agentId: report.agentId,
         boundTo,
+        late: context.reschedules > 0,
       });
     }
     return;
@@ -38,6 +40,7 @@ export function checkBinding(report: SessionReport, context: SessionContext): vo
       agentId: report.agentId,
       kernelId: report.kernelId,
       boundTo: kernel.agentId === null ? [] : [kernel.agentId],
+      late: context.reschedules > 0,
     });
   }
 }
