@@ -15,6 +15,7 @@ import { AGENT_OPS, type AgentOp, type ScriptedFault } from '../src/adapters/age
 import { SimulatedAgents } from '../src/adapters/agents/simulated.js';
 import { MemoryStore } from '../src/adapters/store/memory.js';
 import {
+  AGENT_LOST_CODE,
   FAILURE_CLASSES,
   type Failure,
   FINAL_STATUSES,
@@ -158,13 +159,13 @@ const match = fc.oneof(
 );
 /**
  * Whether a scripted call failure took effect anyway: ambiguous ones did (the simulator's
- * default); so did agent and permanent destroy failures, because the manager reads those as
- * "the kernels are gone" (src/manager/dispatch.ts) and a fault that contradicts it would only
- * restate that choice (see BUGS.md, B2).
+ * default), and so did a destroy that failed with `AGENT_LOST_CODE`, which the manager reads as
+ * "the kernels are gone". Every other destroy failure left the kernels alive, and the manager
+ * must retry it until they are gone.
  */
 function destroyDone(fault: { op: AgentOp; failure: Failure }): boolean {
   if (fault.failure.class === 'ambiguous') return true;
-  return fault.op === 'destroyKernels' && fault.failure.class !== 'transient';
+  return fault.op === 'destroyKernels' && fault.failure.code === AGENT_LOST_CODE;
 }
 
 const faultArb: fc.Arbitrary<ScriptedFault> = fc.oneof(

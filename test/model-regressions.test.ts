@@ -1,6 +1,6 @@
 /**
  * Regressions found by the model and property tests, each pinned as the exact trace that
- * showed it (see /work/notes/BUGS.md for the write-up).
+ * showed it.
  */
 import { describe, expect, it } from 'vitest';
 import { decide, type SessionSnapshot, start } from '../src/core/decide.js';
@@ -71,7 +71,7 @@ describe('regressions', () => {
     expect(snapshot.context.kernels.map((k) => [k.status, k.attempt])).toEqual([['RUNNING', 2]]);
   });
 
-  // BUGS.md B1: the report carries the attempt of the kernel it is about (attempt 1 here); a
+  // The report carries the attempt of the kernel it is about (attempt 1 here); a
   // chart that cannot tell it from attempt 2's kernel ends the session and orphans that kernel.
   it('ignores a late termination report of the previous attempt kernel', () => {
     const before = run(secondAttemptRunning);
