@@ -52,6 +52,18 @@ export function poolAddress(config: pg.PoolConfig): { host: string; port: number
   };
 }
 
+/**
+ * Opens a transaction with the planner settings the store's statements are written for, in the
+ * same round trip. Each statement is prepared once per connection and keeps its plan
+ * (`force_generic_plan`: its parameters are opaque JSON and id lists, so a custom plan is no
+ * better, and planning the batch write again would cost more than running it for one session).
+ * A plan kept from when the tables were small must not be a hash join over what later holds
+ * 100,000 rows: with hash and merge joins off, every join is a nested loop over the batch
+ * probing an index, whatever the table size was when it was planned.
+ */
+const BEGIN = `BEGIN; SET LOCAL plan_cache_mode = force_generic_plan;
+  SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off`;
+
 class PgConnection implements SqlConnection {
   constructor(
     private readonly client: pg.PoolClient,
@@ -87,7 +99,7 @@ export class PgDriver implements SqlDriver {
     const client = await this.connect();
     const conn = new PgConnection(client, this.names);
     try {
-      await client.query('BEGIN');
+      await client.query(BEGIN);
       const result = await work(conn);
       await client.query('COMMIT');
       client.release();

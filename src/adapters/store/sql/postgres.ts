@@ -23,16 +23,6 @@ export interface PostgresStoreOptions {
 
 const DEFAULT_MAX_CONNECTIONS = 4;
 
-/**
- * Every statement is prepared once per connection and its parameters are opaque JSON, so a
- * generic plan is as good as a custom one; without this setting PostgreSQL may plan the batch
- * write again on each execution, which costs more than running it for one session. Left alone
- * when the connection string sets its own `options`.
- */
-function sessionSettings(connectionString: string | undefined): { options?: string } {
-  if (connectionString?.includes('options=')) return {};
-  return { options: '-c plan_cache_mode=force_generic_plan' };
-}
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /**
@@ -48,7 +38,6 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       connectionString: options.connectionString,
       max: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      ...sessionSettings(options.connectionString),
     });
   // An idle client whose server went away must not crash the process; the next call reports it.
   if (owned) pool.on('error', () => {});
