@@ -37,7 +37,9 @@ const SESSION_COLUMNS = `id text, owner text, priority double precision, status 
  * the version the batch was decided on (update); the rows that come with a session's write
  * (history, outbox, timers; `w` names the session) are written only if its row was. So a batch
  * decided without locking its sessions first stays correct: a session another transaction
- * changed meanwhile is left out whole, and the caller reports it as a version conflict.
+ * changed meanwhile is left out whole, and the caller reports it as a version conflict. The
+ * `(... IN (SELECT id FROM ok)) IS TRUE` form keeps that filter a hashed subplan: as a join it
+ * would be a nested loop over `ok` (the driver turns hash joins off), quadratic in the batch.
  *
  * Outbox rows and timers belong to sessions this transaction now holds, so no other one writes
  * the same keys: they are inserted only where absent (plain inserts, cheaper than ON CONFLICT's
@@ -69,27 +71,27 @@ hi AS (
   SELECT v.s, v.at, v.f, v.t, v.sub, v.r
   FROM json_to_recordset($4::text::json)
     AS v(w text, s text, at double precision, f text, t text, sub text, r text)
-  WHERE v.w IN (SELECT id FROM ok)),
+  WHERE (v.w IN (SELECT id FROM ok)) IS TRUE),
 ob AS (
   INSERT INTO outbox (key, session_id, agent_id, effect, due_at, tries)
   SELECT v.k, v.s, v.a, v.e, v.due, v.tries
   FROM json_to_recordset($5::text::json)
     AS v(w text, k text, s text, a text, e json, due double precision, tries integer)
-  WHERE v.w IN (SELECT id FROM ok) AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.key = v.k)),
+  WHERE (v.w IN (SELECT id FROM ok)) IS TRUE AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.key = v.k)),
 td AS (
   DELETE FROM timers t USING json_to_recordset($6::text::json) AS v(w text, s text, t text)
-  WHERE t.session_id = v.s AND t.timer_id = v.t AND v.w IN (SELECT id FROM ok)),
+  WHERE t.session_id = v.s AND t.timer_id = v.t AND (v.w IN (SELECT id FROM ok)) IS TRUE),
 tu AS (
   UPDATE timers t SET event = v.e, due_at = v.due
   FROM json_to_recordset($7::text::json)
     AS v(w text, s text, t text, e text, due double precision)
-  WHERE t.session_id = v.s AND t.timer_id = v.t AND v.w IN (SELECT id FROM ok)),
+  WHERE t.session_id = v.s AND t.timer_id = v.t AND (v.w IN (SELECT id FROM ok)) IS TRUE),
 ti AS (
   INSERT INTO timers (session_id, timer_id, event, due_at)
   SELECT v.s, v.t, v.e, v.due
   FROM json_to_recordset($7::text::json)
     AS v(w text, s text, t text, e text, due double precision)
-  WHERE v.w IN (SELECT id FROM ok) AND NOT EXISTS (
+  WHERE (v.w IN (SELECT id FROM ok)) IS TRUE AND NOT EXISTS (
     SELECT 1 FROM timers t WHERE t.session_id = v.s AND t.timer_id = v.t))
 SELECT id FROM ok`;
 

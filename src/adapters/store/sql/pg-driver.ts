@@ -57,12 +57,14 @@ export function poolAddress(config: pg.PoolConfig): { host: string; port: number
  * same round trip. Each statement is prepared once per connection and keeps its plan
  * (`force_generic_plan`: its parameters are opaque JSON and id lists, so a custom plan is no
  * better, and planning the batch write again would cost more than running it for one session).
- * A plan kept from when the tables were small must not be a hash join over what later holds
- * 100,000 rows: with hash and merge joins off, every join is a nested loop over the batch
- * probing an index, whatever the table size was when it was planned.
+ * A plan kept from when the tables were small must not scan what later holds 100,000 rows:
+ * with sequential scans discouraged and hash and merge joins off, claims walk their index in
+ * order and every join is a nested loop over the batch probing an index, whatever the table
+ * sizes were when the plan was made.
  */
 const BEGIN = `BEGIN; SET LOCAL plan_cache_mode = force_generic_plan;
-  SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off`;
+  SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off;
+  SET LOCAL enable_mergejoin = off`;
 
 class PgConnection implements SqlConnection {
   constructor(
