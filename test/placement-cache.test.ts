@@ -21,6 +21,7 @@ type Change =
   | { kind: 'commit' }
   | { kind: 'refuse' }
   | { kind: 'release'; agent: number; cpu: number }
+  | { kind: 'reserve'; agent: number; cpu: number }
   | { kind: 'schedulable'; agent: number; value: boolean }
   | { kind: 'copy' };
 
@@ -29,6 +30,11 @@ const changeArb: fc.Arbitrary<Change> = fc.oneof(
   fc.constant({ kind: 'refuse' as const }),
   fc.record({
     kind: fc.constant('release' as const),
+    agent: fc.nat(AGENT_IDS.length - 1),
+    cpu: fc.nat(4).map((x) => x * 500),
+  }),
+  fc.record({
+    kind: fc.constant('reserve' as const),
     agent: fc.nat(AGENT_IDS.length - 1),
     cpu: fc.nat(4).map((x) => x * 500),
   }),
@@ -78,6 +84,10 @@ function nextRows(
       return rows.map((row, i) =>
         i === change.agent ? { ...row, reserved: release(row.reserved, change.cpu) } : row,
       );
+    case 'reserve':
+      return rows.map((row, i) =>
+        i === change.agent ? { ...row, reserved: add(row.reserved, { cpu: change.cpu }) } : row,
+      );
     case 'schedulable':
       return rows.map((row, i) =>
         i === change.agent ? { ...row, schedulable: change.value } : row,
@@ -106,6 +116,10 @@ function kernelsOf(batch: PendingSession[], results: PlacementResult[]): Map<str
   return taken;
 }
 
+function messages(results: PlacementResult[]): string[] {
+  return results.map((result) => ('message' in result ? result.message : ''));
+}
+
 function release(reserved: Slots, cpu: number): Slots {
   return { ...reserved, cpu: Math.max(0, (reserved.cpu ?? 0) - cpu) };
 }
@@ -123,18 +137,23 @@ describe('AgentCache', () => {
         fc.constantFrom(...SELECTORS),
         fleetArb,
         stepsArb,
-        (picker, selector, fleet, [changes, batches]) => {
+        (picker, selector, fleet, [changes, arrivals]) => {
           const cache = new AgentCache();
           const cachedState = createSelectorState();
           const freshState = createSelectorState();
           let rows = fleet;
+          let waiting: PendingSession[] = [];
           changes.forEach((change, step) => {
-            const batch = batches[step]!;
+            // Sessions left pending come back in the next batch, as the schedule stage does.
+            const batch = [...waiting, ...arrivals[step]!];
             const cached = placeBatch(picker, selector, batch, view(rows), cachedState, cache);
             const fresh = placeBatch(picker, selector, batch, view(rows), freshState);
             expect(summary(cached)).toEqual(summary(fresh));
+            expect(messages(cached)).toEqual(messages(fresh));
             expect(cachedState).toEqual(freshState);
             rows = nextRows(rows, batch, fresh, change);
+            const placed = new Set(fresh.filter(isPlaced).map((result) => result.sessionId));
+            waiting = change.kind === 'refuse' ? batch : batch.filter((s) => !placed.has(s.id));
           });
         },
       ),
@@ -165,6 +184,37 @@ describe('AgentCache', () => {
     const sessions = [session('s2', { kernels: [{ cpu: 3000 }] }), session('s3')];
     const second = placeBatch('fifo', 'concentrated', sessions, view(rows), state, cache);
     expect(summary(second)).toEqual(['s2 k0@a0', 's3 k0@a0']);
+  });
+
+  it('remembers a session that fit nowhere until some agent gains free slots', () => {
+    const cache = new AgentCache();
+    const state = createSelectorState();
+    const big = session('big', { kernels: [{ cpu: 6000 }] });
+    const need = [0, 0, 6000, 0];
+    let rows = [agent('a0', { cpu: 4000 }, { cpu: 1000 })];
+    const first = placeBatch('fifo', 'concentrated', [big], view(rows), state, cache);
+    expect(first).toEqual([
+      {
+        sessionId: 'big',
+        predicate: 'capacity',
+        message:
+          'kernel "k0" needs cpu=6000; no schedulable agent has that free (schedulable agents: 1)',
+      },
+    ]);
+    expect(cache.misses.knows('big', need)).toBe(true);
+    rows = [{ ...rows[0]!, reserved: { cpu: 2000 } }];
+    expect(placeBatch('fifo', 'concentrated', [big], view(rows), state, cache)).toEqual(first);
+    expect(cache.misses.knows('big', need)).toBe(true);
+    rows = [{ ...rows[0]!, reserved: {} }];
+    placeBatch(
+      'fifo',
+      'concentrated',
+      [session('s1', { kernels: [{ cpu: 9000 }] })],
+      view(rows),
+      state,
+      cache,
+    );
+    expect(cache.misses.knows('big', need)).toBe(false);
   });
 
   it('starts over when an agent joins, leaves or changes schedulability', () => {

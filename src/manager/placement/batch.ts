@@ -5,6 +5,7 @@
  */
 import type { PickerName, SelectorName } from '../types.js';
 import type { AgentCache } from './cache.js';
+import { Misses } from './misses.js';
 import { createNaivePool } from './naive.js';
 import { createQueue } from './pickers.js';
 import { type AgentPool, penalties, type WorkAgent, workAgents } from './pool.js';
@@ -19,7 +20,7 @@ import type {
   SelectorState,
 } from './types.js';
 import { OwnerBook } from './usage.js';
-import { dominates, showVec, sumVec, toVec, type Vec } from './vector.js';
+import { showVec, sumVec, toVec, type Vec } from './vector.js';
 
 /**
  * Places `sessions` in `picker` order on agents chosen by `selector`, checking the predicates
@@ -27,7 +28,9 @@ import { dominates, showVec, sumVec, toVec, type Vec } from './vector.js';
  * sessions may still be placed. Kernels are placed one by one; when one does not fit, the
  * session's earlier kernels are taken back. Returns one result per session, in picking order.
  * With a `cache` (one per caller, passed to every batch) the agents of the last batch are
- * reused instead of being rebuilt and sorted: the results are the same, sooner.
+ * reused instead of being rebuilt and sorted, and a session whose first kernel fit nowhere is
+ * failed again without a search while no agent has gained free slots: the results are the
+ * same, sooner.
  */
 export function placeBatch(
   picker: PickerName,
@@ -39,10 +42,11 @@ export function placeBatch(
 ): PlacementResult[] {
   if (cache === undefined) {
     const pool = indexedPool(selector, workAgents(view.agents), state, false);
-    return runBatch(picker, sessions, view, pool);
+    return runBatch(picker, sessions, view, pool, new Misses());
   }
   const { agents, inOrder } = cache.workAgents(view.agents, selector);
-  const results = runBatch(picker, sessions, view, indexedPool(selector, agents, state, inOrder));
+  const pool = indexedPool(selector, agents, state, inOrder);
+  const results = runBatch(picker, sessions, view, pool, new Misses(cache.misses));
   cache.placed(results);
   return results;
 }
@@ -56,7 +60,7 @@ export function placeBatchNaive(
   state: SelectorState,
 ): PlacementResult[] {
   const agents = workAgents(view.agents);
-  return runBatch(picker, sessions, view, createNaivePool(selector, agents, state));
+  return runBatch(picker, sessions, view, createNaivePool(selector, agents, state), new Misses());
 }
 
 function indexedPool(
@@ -75,10 +79,10 @@ function runBatch(
   sessions: readonly PendingSession[],
   view: PlacementView,
   pool: AgentPool,
+  misses: Misses,
 ): PlacementResult[] {
   const book = new OwnerBook(view.ownerUsage);
   const queue = createQueue(picker, sessions, book, () => schedulableCapacity(view));
-  const misses = new Misses();
   const results: PlacementResult[] = [];
   for (let session = queue.next(); session; session = queue.next()) {
     const verdict = admit(session, view, book);
@@ -119,9 +123,9 @@ function place(
   for (const kernel of session.kernels) {
     const need = toVec(kernel.slots);
     const first = taken.length === 0;
-    const agent = first && misses.covers(need) ? undefined : pool.find(need, avoid);
+    const agent = first && misses.covers(session.id, need) ? undefined : pool.find(need, avoid);
     if (agent === undefined) {
-      if (first) misses.add(need);
+      if (first) misses.add(session.id, need);
       undo(pool, taken, mark);
       return capacityFailure(kernel.id, need, taken, pool.size);
     }
@@ -151,25 +155,4 @@ function capacityFailure(
       `kernel ${JSON.stringify(kernelId)} needs ${showVec(need)}; no schedulable agent has ` +
       `that free${after} (schedulable agents: ${schedulable})`,
   };
-}
-
-/** How many failed requests a batch remembers. */
-const MAX_MISSES = 8;
-
-/**
- * Requests that fit on no agent earlier in the batch. Free slots only shrink within a batch,
- * so a request at least as large in every slot cannot fit either: it fails without a search.
- * Only first kernels are recorded (later ones failed against the session's own earlier kernels).
- */
-class Misses {
-  private readonly needs: Vec[] = [];
-
-  covers(need: Vec): boolean {
-    return this.needs.some((miss) => dominates(need, miss));
-  }
-
-  add(need: Vec): void {
-    if (this.needs.length >= MAX_MISSES) this.needs.shift();
-    this.needs.push(need);
-  }
 }

@@ -3,9 +3,10 @@
  * sort a pool of every agent when only a few of them changed.
  */
 import type { AgentRow } from '../ports.js';
+import { SessionMisses } from './misses.js';
 import type { WorkAgent } from './pool.js';
 import type { PlacementResult } from './types.js';
-import { sameVec, type Vec, writeFree } from './vector.js';
+import { grows, sameVec, type Vec, writeFree } from './vector.js';
 
 /** The agents a batch starts from, and whether they are already in the pool's order. */
 export interface CachedAgents {
@@ -23,8 +24,15 @@ export interface CachedAgents {
  * list. A row added, removed, reordered or made (un)schedulable rebuilds everything. The
  * pools order agents by a total order (free slots then id, or id alone), so a reused list is
  * the list a fresh pool would build, and placement chooses the same agents.
+ *
+ * It also keeps `misses`: sessions whose first kernel fit on no agent. Free slots only shrink
+ * within a batch; the memory is cleared whenever a batch starts with some agent having more
+ * free in some slot than the last batch left it, or with other agents. Until then such a
+ * session fails again, with the same message, without a search.
  */
 export class AgentCache {
+  /** Sessions whose first kernel fit nowhere, while no agent gained free slots. */
+  readonly misses = new SessionMisses();
   private rows: readonly AgentRow[] = [];
   /** Parallel to `rows`: the working agent of each schedulable row. */
   private byRow: (WorkAgent | undefined)[] = [];
@@ -91,12 +99,14 @@ export class AgentCache {
     if (agent === undefined) return 'same';
     const free = writeFree(this.scratch, row.capacity, row.reserved);
     if (sameVec(free, agent.free)) return 'same';
+    if (grows(free, agent.free)) this.misses.forget();
     writeFree(agent.free as Vec, row.capacity, row.reserved);
     return 'changed';
   }
 
   /** Working agents for every schedulable row, in row order. Always "changed". */
   private rebuild(rows: readonly AgentRow[]): true {
+    this.misses.forget();
     this.byRow = [];
     this.list = [];
     this.indexOf = new Map();

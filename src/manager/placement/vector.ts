@@ -44,6 +44,12 @@ export function writeFree(into: Vec, capacity: Slots, reserved: Slots): Vec {
   return into;
 }
 
+/** True when `after` holds more than `before` in some slot. */
+export function grows(after: Vec, before: Vec): boolean {
+  for (let i = 0; i < after.length; i++) if (after[i]! > before[i]!) return true;
+  return false;
+}
+
 /** True when both vectors hold the same amounts. */
 export function sameVec(a: Vec, b: Vec): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
