@@ -1,6 +1,7 @@
 import { decideBench } from './decide.bench.js';
 import { inspectBench } from './inspect.bench.js';
 import { placementBench } from './placement.bench.js';
+import { replayBench } from './replay.bench.js';
 import type { BenchModule, BenchReport } from './types.js';
 
 /** A module that reports printable lines instead of a table. */
@@ -10,7 +11,12 @@ interface LinesModule {
 }
 
 /** Every benchmark module, run in this order. Add a module by adding it here. */
-export const BENCHES: (BenchModule | LinesModule)[] = [decideBench, placementBench, inspectBench];
+export const BENCHES: (BenchModule | LinesModule)[] = [
+  decideBench,
+  placementBench,
+  inspectBench,
+  replayBench,
+];
 
 /** Renders one report as a Markdown section (a table plus its notes). */
 export function renderReport(report: BenchReport): string {
