@@ -100,14 +100,20 @@ export class PgDriver implements SqlDriver {
   async transaction<T>(work: (conn: SqlConnection) => Promise<T>): Promise<T> {
     const client = await this.connect();
     const conn = new PgConnection(client, this.names);
+    // A connection that breaks between statements emits 'error' on the checked-out client; the
+    // next statement fails with it, so the event itself needs only a listener, not an action.
+    client.on('error', ignoreBrokenConnection);
     try {
       await client.query(BEGIN);
       const result = await work(conn);
       await client.query('COMMIT');
+      client.off('error', ignoreBrokenConnection);
       client.release();
       return result;
     } catch (error) {
       await this.abandon(client, error);
+      // A broken client is destroyed with its listener; a healthy one goes back to the pool.
+      if (!isUnreachable(error)) client.off('error', ignoreBrokenConnection);
       throw this.wrap(error);
     }
   }
@@ -143,3 +149,5 @@ export class PgDriver implements SqlDriver {
     return new StoreUnavailableError(this.address.host, this.address.port, error);
   }
 }
+
+function ignoreBrokenConnection(): void {}
