@@ -2,18 +2,15 @@
  * The outbox dispatcher (DESIGN section 5, step 4): claims due agent calls, calls the agents
  * outside any transaction, and feeds each answer back to its session as an event.
  */
-import type { KernelState, SessionContext } from '../core/context.js';
 import type { AgentEffect } from '../core/effects.js';
-import type { SessionEvent } from '../core/events.js';
 import { effectKey } from '../core/keys.js';
-import { AGENT_LOST_CODE, type Failure } from '../core/types.js';
+import { answerEvents } from './answers.js';
 import { contextOf } from './core-bridge.js';
 import { describeError } from './logger.js';
 import type { AgentCallResult, InspectResult, OutboxRow, SessionRow, StoreTx } from './ports.js';
 import type { Round, Runtime } from './runtime.js';
-import { sendEvents } from './send.js';
+import { type SendItem, type SendManyOutcome, sendMany } from './send-many.js';
 import { MAX_BATCHES_PER_STAGE } from './stages.js';
-import { isolated, loadRow } from './step.js';
 
 /**
  * How long a claimed row stays hidden from other dispatchers while its call is in flight, ms.
@@ -54,13 +51,7 @@ export async function dispatchAll(runtime: Runtime, round: Round): Promise<void>
 async function runRows(runtime: Runtime, round: Round, rows: OutboxRow[]): Promise<void> {
   if (rows.length === 0) return;
   const answers = await callAll(runtime, round, rows);
-  await round.inTransaction(runtime, async (tx) => {
-    for (const [index, row] of rows.entries()) {
-      await isolated(runtime, round, row.sessionId, () =>
-        settle(runtime, round, tx, row, answers[index]!),
-      );
-    }
-  });
+  await round.inTransaction(runtime, (tx) => settleAll(runtime, round, tx, rows, answers));
 }
 
 function claimRows(runtime: Runtime, round: Round, horizon: number, limit: number) {
@@ -158,106 +149,67 @@ function invoke(runtime: Runtime, effect: AgentEffect): Promise<AgentCallResult 
   }
 }
 
-/** Turns one answer into events for the session and finishes (or re-queues) the row. */
-async function settle(
+/**
+ * Turns the answers into events for their sessions, all applied together, and finishes each
+ * row, or re-queues it when the call must be made again. A row whose events met a write
+ * conflict stays leased: the call is repeated (harmlessly) when the lease expires.
+ */
+async function settleAll(
+  runtime: Runtime,
+  round: Round,
+  tx: StoreTx,
+  rows: OutboxRow[],
+  answers: Answer[],
+): Promise<void> {
+  const sent: OutboxRow[] = [];
+  const retried = new Set<string>();
+  const items: SendItem[] = [];
+  for (const [index, row] of rows.entries()) {
+    const answer = answers[index]!;
+    if ('thrown' in answer) {
+      await retryLater(runtime, round, tx, row);
+      continue;
+    }
+    sent.push(row);
+    items.push({
+      sessionId: row.sessionId,
+      events: (_session, snapshot) => {
+        const events = answerEvents(contextOf(snapshot), row.effect, answer, round.now);
+        if (events !== 'retry') return events;
+        retried.add(row.key);
+        return [];
+      },
+    });
+  }
+  const outcomes = await sendMany(runtime, round, tx, items);
+  for (const [index, row] of sent.entries()) {
+    await finishRow(runtime, round, tx, row, outcomes[index]!, retried.has(row.key));
+  }
+}
+
+async function finishRow(
   runtime: Runtime,
   round: Round,
   tx: StoreTx,
   row: OutboxRow,
-  answer: Answer,
+  outcome: SendManyOutcome,
+  retry: boolean,
 ): Promise<void> {
-  if ('thrown' in answer) return retryLater(runtime, round, tx, row);
-  const session = await loadRow(tx, row.sessionId);
-  if (!session) return tx.finishOutbox(row.key);
-  const events = answerEvents(runtime, session, row.effect, answer, round.now);
-  if (events === 'retry') return retryLater(runtime, round, tx, row);
-  if (events.length > 0) {
-    const outcome = await sendEvents(runtime, round, tx, row.sessionId, events);
-    // On a conflict the row stays leased: the call is repeated (harmlessly) when it expires.
-    if (outcome.kind === 'conflict') return;
+  if (outcome.kind === 'error') {
+    round.errors += 1;
+    const fields = { sessionId: row.sessionId, err: describeError(outcome.error) };
+    runtime.logger.error(fields, 'session processing failed');
+  } else if (retry) {
+    await retryLater(runtime, round, tx, row);
+  } else if (outcome.kind !== 'conflict') {
+    await tx.finishOutbox(row.key);
   }
-  await tx.finishOutbox(row.key);
 }
 
 async function retryLater(runtime: Runtime, round: Round, tx: StoreTx, row: OutboxRow) {
   const delay = Math.min(DISPATCH_RETRY_MAX_MS, DISPATCH_RETRY_MS * 2 ** Math.min(row.tries, 16));
   runtime.logger.debug({ ...logFields(row), delayMs: delay }, 'agent call retried later');
   await tx.retryOutbox(row.key, round.now + delay);
-}
-
-/** The events an answer stands for; `retry` when the call must be made again later. */
-function answerEvents(
-  runtime: Runtime,
-  session: SessionRow,
-  effect: AgentEffect,
-  answer: AgentCallResult | InspectResult,
-  now: number,
-): SessionEvent[] | 'retry' {
-  const { agentId, attempt } = effect;
-  switch (effect.type) {
-    case 'pullImages':
-      return answer.ok ? [] : [{ type: 'PULL_FAILED', now, agentId, attempt, ...failure(answer) }];
-    case 'createKernels':
-      return answer.ok
-        ? []
-        : [{ type: 'CREATE_FAILED', now, agentId, attempt, ...failure(answer) }];
-    case 'inspectKernels':
-      return inspectEvents(effect, answer as InspectResult, now);
-    case 'destroyKernels':
-      return destroyEvents(contextOf(runtime.snapshots.of(session)), effect, answer, now);
-  }
-}
-
-function failure(answer: { ok: false; failure: Failure }): { failure: Failure } {
-  return { failure: answer.failure };
-}
-
-function inspectEvents(
-  effect: Extract<AgentEffect, { type: 'inspectKernels' }>,
-  answer: InspectResult,
-  now: number,
-): SessionEvent[] {
-  const { agentId, attempt } = effect;
-  if (!answer.ok) return [{ type: 'INSPECT_FAILED', now, agentId, attempt, ...failure(answer) }];
-  return [{ type: 'KERNELS_INSPECTED', now, agentId, attempt, kernels: answer.kernels }];
-}
-
-/**
- * A confirmed destroy means the kernels are gone: one KERNEL_TERMINATED per kernel (TERMINATED
- * if it was running, else CANCELLED). A failure with `AGENT_LOST_CODE` means the agent is gone
- * and its kernels with it. Every other failure (busy, unreachable, refused) may leave the
- * kernels running, so the destroy is retried with backoff until the agent confirms or is lost.
- */
-function destroyEvents(
-  context: SessionContext,
-  effect: Extract<AgentEffect, { type: 'destroyKernels' }>,
-  answer: AgentCallResult | InspectResult,
-  now: number,
-): SessionEvent[] | 'retry' {
-  if (!answer.ok && answer.failure.code !== AGENT_LOST_CODE) return 'retry';
-  return effect.kernelIds.map((kernelId) => {
-    const kernel = context.kernels.find((candidate) => candidate.id === kernelId);
-    const outcome = answer.ok && kernel && hadRun(context, kernel) ? 'TERMINATED' : 'CANCELLED';
-    // `attempt`: the create attempt the destroy concerns, so the chart can tell a late answer
-    // about an earlier attempt's kernel from the current kernel (same id).
-    const { agentId, attempt } = effect;
-    return { type: 'KERNEL_TERMINATED', now, agentId, kernelId, outcome, ...{ attempt } };
-  });
-}
-
-/**
- * Whether a kernel being destroyed had run: it is RUNNING, or it is TERMINATING and its create
- * attempt succeeded (the chart marks kernels TERMINATING when it asks for the destroy).
- */
-function hadRun(context: SessionContext, kernel: KernelState): boolean {
-  if (kernel.status === 'RUNNING') return true;
-  if (kernel.status !== 'TERMINATING') return false;
-  return context.history.some(
-    (record) =>
-      record.stage === 'create' &&
-      record.outcome === 'succeeded' &&
-      record.attempt === kernel.attempt,
-  );
 }
 
 function logFields(row: OutboxRow) {

@@ -6,7 +6,8 @@ import type { AgentReport, StoreTx } from './ports.js';
 import { checkBinding, type InboxItem, reportEvent, type SessionReport } from './reports.js';
 import { Round, type Runtime } from './runtime.js';
 import { sendEvents } from './send.js';
-import { isolated, loadRow } from './step.js';
+import { type SendItem, sendMany } from './send-many.js';
+import { isolated } from './step.js';
 
 /** Times one report is retried after write conflicts before it is given up (and logged). */
 export const MAX_REPORT_CONFLICTS = 5;
@@ -27,11 +28,9 @@ export async function processReports(
   requeue: (item: InboxItem) => void,
 ): Promise<void> {
   const round = new Round(runtime.clock.now());
-  const verdicts = await round.inTransaction(runtime, async (tx) => {
-    const out: Verdict[] = [];
-    for (const item of batch) out.push(await verdictOf(runtime, round, tx, item.report));
-    return out;
-  });
+  const verdicts = await round.inTransaction(runtime, (tx) =>
+    verdictsOf(runtime, round, tx, batch),
+  );
   for (const [index, item] of batch.entries()) {
     settle(runtime, item, verdicts[index]!, requeue);
   }
@@ -60,33 +59,71 @@ function settle(
   item.resolve();
 }
 
-async function verdictOf(
+/**
+ * The verdict of each report, in order: runs of session reports are applied together (one read
+ * and one batched write), an `agent.lost` report on its own between them.
+ */
+async function verdictsOf(
   runtime: Runtime,
   round: Round,
   tx: StoreTx,
-  report: AgentReport,
+  batch: InboxItem[],
+): Promise<Verdict[]> {
+  const verdicts: Verdict[] = [];
+  for (let start = 0; start < batch.length; ) {
+    const first = batch[start]!.report;
+    if (first.type === 'agent.lost') {
+      verdicts.push(await agentLostVerdict(runtime, round, tx, first.agentId));
+      start += 1;
+      continue;
+    }
+    let end = start + 1;
+    while (end < batch.length && batch[end]!.report.type !== 'agent.lost') end += 1;
+    const reports = batch.slice(start, end).map((item) => item.report as SessionReport);
+    verdicts.push(...(await sessionReports(runtime, round, tx, reports)));
+    start = end;
+  }
+  return verdicts;
+}
+
+async function agentLostVerdict(
+  runtime: Runtime,
+  round: Round,
+  tx: StoreTx,
+  agentId: string,
 ): Promise<Verdict> {
   try {
-    if (report.type === 'agent.lost') return await agentLost(runtime, round, tx, report.agentId);
-    return await sessionReport(runtime, round, tx, report);
+    return await agentLost(runtime, round, tx, agentId);
   } catch (error) {
     return { error };
   }
 }
 
-async function sessionReport(
+/**
+ * Session reports in order: each is checked against its session as the reports before it left
+ * it (a report that does not fit is rejected with the typed error), then sent as its event.
+ */
+async function sessionReports(
   runtime: Runtime,
   round: Round,
   tx: StoreTx,
-  report: SessionReport,
-): Promise<Verdict> {
-  const row = await loadRow(tx, report.sessionId);
-  if (!row) throw new UnknownSessionError(report.sessionId);
-  checkBinding(report, contextOf(runtime.snapshots.of(row)));
-  runtime.logger.debug(reportFields(report), 'report received');
-  const event = reportEvent(report, round.now);
-  const outcome = await sendEvents(runtime, round, tx, report.sessionId, [event]);
-  return outcome.kind === 'conflict' ? 'conflict' : 'done';
+  reports: SessionReport[],
+): Promise<Verdict[]> {
+  const items: SendItem[] = reports.map((report) => ({
+    sessionId: report.sessionId,
+    events: (_row, snapshot) => {
+      checkBinding(report, contextOf(snapshot));
+      runtime.logger.debug(reportFields(report), 'report received');
+      return [reportEvent(report, round.now)];
+    },
+  }));
+  const outcomes = await sendMany(runtime, round, tx, items);
+  return outcomes.map((outcome, index): Verdict => {
+    if (outcome.kind === 'missing')
+      return { error: new UnknownSessionError(items[index]!.sessionId) };
+    if (outcome.kind === 'error') return { error: outcome.error };
+    return outcome.kind === 'conflict' ? 'conflict' : 'done';
+  });
 }
 
 /**

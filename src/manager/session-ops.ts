@@ -9,7 +9,7 @@ import type { ReportInbox } from './reports.js';
 import { Round, type Runtime } from './runtime.js';
 import { sendEvents } from './send.js';
 import { normalizeSubmit } from './spec.js';
-import { isolated, loadRow } from './step.js';
+import { loadRow, stepMany } from './step.js';
 import { planWrite } from './transition.js';
 import type { SessionView, SubmitSpec } from './types.js';
 import { sessionView } from './view.js';
@@ -87,9 +87,14 @@ export class SessionOps {
     await dispatchAll(runtime, round);
     await round.inTransaction(runtime, async (tx) => {
       const rows = await tx.claimSessions(['CREATING'], RECOVER_SCAN);
-      for (const row of rows) {
-        await isolated(runtime, round, row.id, () =>
-          sendEvents(runtime, round, tx, row.id, [{ type: 'VERIFY', now: round.now }]),
+      for (let start = 0; start < rows.length; start += runtime.batchSize) {
+        const batch = rows.slice(start, start + runtime.batchSize);
+        const verify: SessionEvent = { type: 'VERIFY', now: round.now };
+        await stepMany(
+          runtime,
+          round,
+          tx,
+          batch.map((row) => ({ row, event: verify })),
         );
       }
     });

@@ -108,7 +108,7 @@ function planStep(runtime: Runtime, round: Round, row: SessionRow, event: Sessio
   return { plan: planWrite(columns, row.version, decision.effects), snapshot: decision.next };
 }
 
-async function applyAll(tx: StoreTx, writes: TransitionWrite[]): Promise<ApplyResult[]> {
+export async function applyAll(tx: StoreTx, writes: TransitionWrite[]): Promise<ApplyResult[]> {
   if (writes.length === 0) return [];
   if (tx.applyMany) return tx.applyMany(writes);
   const results: ApplyResult[] = [];
@@ -116,7 +116,7 @@ async function applyAll(tx: StoreTx, writes: TransitionWrite[]): Promise<ApplyRe
   return results;
 }
 
-function settleWrite(
+export function settleWrite(
   runtime: Runtime,
   round: Round,
   { write, notices }: PlannedWrite,
