@@ -1,7 +1,9 @@
 import { decideBench } from './decide.bench.js';
 import { inspectBench } from './inspect.bench.js';
 import { placementBench } from './placement.bench.js';
+import { recoveryBench } from './recovery.bench.js';
 import { replayBench } from './replay.bench.js';
+import { sqlBench } from './sql.bench.js';
 import type { BenchModule, BenchReport } from './types.js';
 
 /** A module that reports printable lines instead of a table. */
@@ -16,6 +18,8 @@ export const BENCHES: (BenchModule | LinesModule)[] = [
   placementBench,
   inspectBench,
   replayBench,
+  sqlBench,
+  recoveryBench,
 ];
 
 /** Renders one report as a Markdown section (a table plus its notes). */
