@@ -140,6 +140,17 @@ describe('SimulatedAgents: creating', () => {
 });
 
 describe('SimulatedAgents: inspecting and destroying', () => {
+  it('creates nothing for a create that arrives after the destroy of its kernel', async () => {
+    const { agents } = fleet();
+    expect(await agents.destroyKernels(destroy('s1', 'a1', 1))).toEqual({ ok: true });
+    expect(await agents.createKernels(create('s1', 'a1', 1))).toEqual({ ok: true });
+    expect(agents.liveKernels()).toEqual([]);
+    expect(await agents.createKernels(create('s1', 'a1', 2))).toEqual({ ok: true });
+    expect(agents.liveKernels().map((k) => [k.sessionId, k.kernelId, k.attempt])).toEqual([
+      ['s1', 'k0', 2],
+    ]);
+  });
+
   it('answers inspect from its kernel table for the asked attempt', async () => {
     const { agents, clock } = fleet();
     await agents.createKernels(

@@ -191,7 +191,9 @@ export type InspectResult =
 
 /**
  * Talks to agents. Every call carries the effect's idempotency key: a repeated key must not
- * repeat the work (a second createKernels with the same key creates nothing new). Calls never
+ * repeat the work (a second createKernels with the same key creates nothing new), and a
+ * destroy of a kernel and create attempt wins over a create of it that arrives later (the agent
+ * keeps a tombstone), so a create delayed in transit cannot outlive its cleanup. Calls never
  * throw for agent-side problems; they resolve with a classified failure.
  */
 export interface AgentClient {

@@ -33,6 +33,12 @@ export class SimAgent {
   readonly images = new Map<string, number>();
   /** `${sessionId}/${kernelId}` -> the last such kernel destroyed, to answer a repeat alike. */
   readonly ended = new Map<string, SimKernel>();
+  /**
+   * Destroy tombstones, `${sessionId}/${kernelId}/${attempt}`: a create of that kernel and
+   * attempt that arrives after its destroy (delayed in transit, or re-sent by a manager that
+   * crashed) creates nothing, so a destroy always wins over a create it overtook.
+   */
+  readonly tombstones = new Set<string>();
   lostAt: number | undefined;
 
   constructor(
@@ -54,6 +60,14 @@ export class SimAgent {
 
   fits(need: Slots): boolean {
     return fits(need, this.free());
+  }
+
+  buried(sessionId: string, kernelId: string, attempt: number): boolean {
+    return this.tombstones.has(tableKey(sessionId, kernelId, attempt));
+  }
+
+  bury(sessionId: string, kernelId: string, attempt: number): void {
+    this.tombstones.add(tableKey(sessionId, kernelId, attempt));
   }
 
   find(sessionId: string, kernelId: string, attempt: number): SimKernel | undefined {

@@ -49,7 +49,10 @@ export class AgentOperations {
     const existing = effect.kernels.map((k) =>
       agent.find(effect.sessionId, k.kernelId, effect.attempt),
     );
-    const missing = effect.kernels.filter((_, i) => existing[i] === undefined);
+    const missing = effect.kernels.filter(
+      (k, i) =>
+        existing[i] === undefined && !agent.buried(effect.sessionId, k.kernelId, effect.attempt),
+    );
     const need = sum(missing.map((k) => k.slots));
     if (!agent.fits(need)) return this.insufficient(agent, need);
     const startAfter =
@@ -147,6 +150,7 @@ export class AgentOperations {
 
   destroy(agent: SimAgent, effect: DestroyKernelsEffect, now: number): undefined {
     for (const kernelId of effect.kernelIds) {
+      agent.bury(effect.sessionId, kernelId, effect.attempt);
       const live = agent.findAll(effect.sessionId, kernelId);
       for (const kernel of live) this.terminate(agent, kernel, now, this.latency.destroy);
       if (live.length === 0) this.reportGone(agent, effect, kernelId, now);
