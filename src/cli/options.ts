@@ -137,7 +137,9 @@ function checkStore(store: string, policies: PolicyChoice[]): void {
 }
 
 function missingPair(missing: string, given: string): CliOptionError {
-  const message = `${missing} is missing: ${given} needs ${missing} too (or give neither to use the generator)`;
+  const message =
+    `${missing} is missing: ${given} needs ${missing} too ` +
+    '(or give neither to use the generator)';
   return new CliOptionError(missing, undefined, message);
 }
 

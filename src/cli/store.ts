@@ -1,4 +1,7 @@
-/** The replay's `--store`: opened through `openStoreFromUrl`, which loads a driver only when asked. */
+/**
+ * The replay's `--store`: opened through `openStoreFromUrl`, which loads a driver only when
+ * asked.
+ */
 import { openStoreFromUrl } from '../adapters/store/open.js';
 import type { SessionStore } from '../manager/ports.js';
 import { CliOptionError } from './errors.js';

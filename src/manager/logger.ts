@@ -1,4 +1,7 @@
-/** Logging helpers. The library logs through a pino-compatible `Logger` and is silent by default. */
+/**
+ * Logging helpers. The library logs through a pino-compatible `Logger` and is silent by
+ * default.
+ */
 import type { Logger } from './ports.js';
 
 const noop = (): void => {};

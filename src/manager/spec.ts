@@ -167,6 +167,8 @@ function unknownKey(field: string, key: string): SpecError {
   const names = isSlots ? SLOT_NAMES.join(', ') : field === '' ? SUBMIT_FIELDS.join(', ') : 'slots';
   const what = isSlots ? 'slot names' : 'fields';
   const text = `an object with only the ${what} ${names}`;
-  const message = `${specLabel(field)} has an unknown ${isSlots ? 'slot' : 'field'} ${showSpecValue(key)}; allowed: ${names}`;
+  const kind = isSlots ? 'slot' : 'field';
+  const unknown = `${specLabel(field)} has an unknown ${kind} ${showSpecValue(key)}`;
+  const message = `${unknown}; allowed: ${names}`;
   return new SpecError(field, key, text, message);
 }

@@ -134,7 +134,9 @@ function fromIssue(input: unknown, issue: z.core.$ZodIssue): PolicyError {
     const value = valueAt(input, [...path, issue.keys[0]!]);
     const known = Object.keys(path.length === 0 ? policySchema.shape : STAGE_RULES).join(', ');
     const allowed = `one of the fields ${known}`;
-    const message = `${fieldLabel(field)} is not a policy field (got ${showValue(value)}); allowed fields: ${known}`;
+    const message =
+      `${fieldLabel(field)} is not a policy field (got ${showValue(value)}); ` +
+      `allowed fields: ${known}`;
     return new PolicyError(field, value, allowed, message);
   }
   const last = path.at(-1);

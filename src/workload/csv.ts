@@ -92,6 +92,7 @@ export function textField(row: CsvRow, column: string): string {
 
 /** A `bad-value` error for one field. */
 export function badValue(row: CsvRow, column: string, raw: string, allowed: string): TraceError {
-  const message = `${location(row.file, row.line, column)}: '${raw}' is not allowed; expected ${allowed}`;
+  const where = location(row.file, row.line, column);
+  const message = `${where}: '${raw}' is not allowed; expected ${allowed}`;
   return new TraceError('bad-value', { file: row.file, line: row.line, column }, message);
 }

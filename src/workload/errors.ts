@@ -41,7 +41,10 @@ export function location(file: string, line?: number, column?: string): string {
 
 const OPTION_BRAND = Symbol.for('session-lifecycle.WorkloadOptionError');
 
-/** A generator option is out of range. `field` names the option; the message says what is allowed. */
+/**
+ * A generator option is out of range. `field` names the option; the message says what is
+ * allowed.
+ */
 export class WorkloadOptionError extends Error {
   readonly code = 'invalid-workload-option';
   readonly field: string;
