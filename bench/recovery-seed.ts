@@ -142,10 +142,11 @@ const INSERT_SESSIONS = `INSERT INTO sessions (id, owner, priority, status, subs
     holds, snapshot FROM json_to_recordset($1::text::json) AS v(id text, owner text,
     priority double precision, status text, substate text, version integer,
     submitted_at double precision, updated_at double precision, hc bigint, hm bigint,
-    holds json, snapshot json)`;
-const INSERT_OUTBOX = `INSERT INTO outbox (key, session_id, agent_id, effect, due_at, tries)
-  SELECT k, s, a, e, due, 0 FROM json_to_recordset($1::text::json)
-    AS v(k text, s text, a text, e json, due double precision)`;
+    holds json, snapshot text)`;
+const INSERT_OUTBOX = `INSERT INTO outbox (key, session_id, agent_id, effect, due_at, tries,
+    session_version)
+  SELECT k, s, a, e, due, 0, sv FROM json_to_recordset($1::text::json)
+    AS v(k text, s text, a text, e json, due double precision, sv integer)`;
 const INSERT_TIMERS = `INSERT INTO timers (session_id, timer_id, event, due_at)
   SELECT s, t, e, due FROM json_to_recordset($1::text::json)
     AS v(s text, t text, e text, due double precision)`;
@@ -177,6 +178,7 @@ export async function seed(url: string, count: number, all: Template[]) {
             a: agent,
             e: JSON.parse(clone(JSON.stringify(o.effect), id, agent)),
             due: o.dueAt,
+            sv: o.sessionVersion ?? null,
           });
         for (const r of t.timers) timers.push({ s: id, t: r.timerId, e: r.event, due: r.dueAt });
         if (t.session.status === 'CREATING') counts.creating += 1;

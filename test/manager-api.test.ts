@@ -10,7 +10,7 @@ import {
   UnknownSessionError,
 } from '../src/manager/errors.js';
 import { createSessionManager } from '../src/manager/manager.js';
-import type { AgentClient, AgentReport, SessionStore } from '../src/manager/ports.js';
+import type { AgentReport, SessionStore } from '../src/manager/ports.js';
 import type { SubmitSpec } from '../src/manager/types.js';
 import {
   AGENT_CAPACITY,
@@ -349,88 +349,6 @@ describe('agent loss', () => {
     expect((await view(h, next)).lastPlacementFailure?.predicate).toBe('capacity');
   });
 });
-
-describe('recover', () => {
-  it('re-dispatches an outbox row left by a manager that died mid-call', async () => {
-    const store = new MemoryStore();
-    const clock = new ManualClock(0);
-    const agents = new SimulatedAgents({ clock });
-    agents.addAgent({ id: 'a1', capacity: AGENT_CAPACITY });
-    const dying = createSessionManager({
-      store,
-      clock,
-      policy: testPolicy,
-      agents: {
-        pullImages: () => new Promise(() => {}),
-        createKernels: (effect) => agents.createKernels(effect),
-        inspectKernels: (effect) => agents.inspectKernels(effect),
-        destroyKernels: (effect) => agents.destroyKernels(effect),
-        onReport: () => {},
-      },
-    });
-    await dying.registerAgent({ id: 'a1', capacity: AGENT_CAPACITY, schedulable: true });
-    const id = await dying.submit(spec({ id: 's1' }));
-    await dying.tick();
-    void dying.tick(); // hangs in the pull call, its row leased
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    expect((await store.transaction((tx) => tx.dueOutbox(clock.now(), 10))).length).toBe(0);
-
-    const manager = createSessionManager({ store, agents, clock, policy: testPolicy });
-    await manager.recover();
-    expect(agents.calls('pullImages', { key: 's1/a1/pull/1' })).toBe(1);
-    h = { store, agents, clock, manager, logs: [], notices: [], ticks: [] } as unknown as Harness;
-    await runUntilStatus(h, id, 'RUNNING');
-    expect(agents.calls('createKernels')).toBe(1);
-  });
-
-  it('verifies CREATING sessions whose reports were lost while no manager ran', async () => {
-    const store = new MemoryStore();
-    const clock = new ManualClock(0);
-    const agents = new SimulatedAgents({ clock });
-    agents.addAgent({ id: 'a1', capacity: AGENT_CAPACITY });
-    let listening = true;
-    const first = createSessionManager({
-      store,
-      clock,
-      policy: testPolicy,
-      agents: gated(agents, () => listening),
-    });
-    await first.registerAgent({ id: 'a1', capacity: AGENT_CAPACITY, schedulable: true });
-    const id = await first.submit(spec({ id: 's1' }));
-    h = {
-      store,
-      agents,
-      clock,
-      manager: first,
-      logs: [],
-      notices: [],
-      ticks: [],
-    } as unknown as Harness;
-    await runUntil(h, async () => (await view(h, id)).status === 'CREATING');
-    // The first manager stops; the kernel starts; its reports reach nobody.
-    listening = false;
-    clock.advance(10_000);
-    expect(agents.deliverDue()).toBe(2);
-    const manager = createSessionManager({ store, clock, policy: testPolicy, agents });
-    await manager.recover();
-    const session = await manager.get(id);
-    expect(session?.status).toBe('RUNNING');
-    expect(session?.substate).toBe('');
-    expect(agents.calls('createKernels')).toBe(1);
-    expect(agents.calls('inspectKernels')).toBe(1);
-  });
-});
-
-/** The fleet, with reports passed on only while `open()` holds. */
-function gated(agents: SimulatedAgents, open: () => boolean): AgentClient {
-  return {
-    pullImages: (effect) => agents.pullImages(effect),
-    createKernels: (effect) => agents.createKernels(effect),
-    inspectKernels: (effect) => agents.inspectKernels(effect),
-    destroyKernels: (effect) => agents.destroyKernels(effect),
-    onReport: (listener) => agents.onReport((report) => (open() ? listener(report) : undefined)),
-  };
-}
 
 describe('run and stop', () => {
   it('ticks in real time until stopped, and stop waits for the tick in progress', async () => {

@@ -56,6 +56,7 @@ describe('planWrite', () => {
         effect: effects[3],
         dueAt: 500,
         tries: 0,
+        sessionVersion: 4,
       },
     ]);
     expect(write.timersSet).toEqual([

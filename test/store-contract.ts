@@ -477,6 +477,21 @@ export function storeContract(
     });
 
     describe('outbox', () => {
+      it('keeps the session version that wrote a row, and reads session heads alone', async () => {
+        const row = { ...outboxRow('k1', 5), sessionVersion: 1 };
+        await insert(sessionRow('s1'), { outbox: [row] });
+        await insert(sessionRow('s2'));
+        const moved = { version: 2, status: 'CREATING', substate: 'verifying.waiting' } as const;
+        await tx((t) => t.apply(transitionWrite(sessionRow('s2', moved))));
+        expect(await tx((t) => t.dueOutbox(100, 10))).toEqual([row]);
+        expect(await tx(async (t) => t.headsOf?.(['s2', 'missing', 's1']))).toEqual(
+          new Map([
+            ['s2', moved],
+            ['s1', { version: 1, status: 'PENDING', substate: '' }],
+          ]),
+        );
+      });
+
       it('lists due rows earliest first up to the limit; an existing key is not replaced', async () => {
         await insert(sessionRow('s1'), { outbox: [outboxRow('k2', 20), outboxRow('k1', 5)] });
         await insert(sessionRow('s2'), {

@@ -70,8 +70,8 @@ describe.each([
     await first.close();
     const second = await open();
     const { rows } = await rawQuery(second, 'SELECT version FROM schema_version ORDER BY version');
-    expect(rows).toEqual([{ version: 1 }]);
-    expect(LATEST_VERSION).toBe(1);
+    expect(rows).toEqual([{ version: 1 }, { version: 2 }]);
+    expect(LATEST_VERSION).toBe(2);
     await second.close();
   });
 
@@ -82,9 +82,9 @@ describe.each([
     const error = await open().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SchemaTooNewError);
     expect((error as SchemaTooNewError).found).toBe(7);
-    expect((error as SchemaTooNewError).known).toBe(1);
+    expect((error as SchemaTooNewError).known).toBe(2);
     expect((error as Error).message).toBe(
-      "the store's schema is at version 7 but this release knows versions up to 1: upgrade " +
+      "the store's schema is at version 7 but this release knows versions up to 2: upgrade " +
         'session-lifecycle to a release that knows it, or point it at another database',
     );
     // Put the shared database back to the version this code knows.
@@ -104,6 +104,27 @@ describe.each([
     expect((error as Error).message).toBe(
       "session 's1' is corrupt in the store: snapshot must be a JSON object (the chart's " +
         'snapshot), got "garbage"; repair or delete the row',
+    );
+    await store.close();
+  });
+
+  it('names the session when its snapshot text is not JSON, once the snapshot is read', async () => {
+    const store = await open();
+    await store.transaction((t) => t.apply(transitionWrite(sessionRow('s3'))));
+    await rawQuery(store, `UPDATE sessions SET snapshot = '{"value": broken}' WHERE id = 's3'`);
+    const [row] = await store.transaction((t) => t.getSessions(['s3']));
+    expect(row?.status).toBe('PENDING');
+    let error: unknown;
+    try {
+      void row?.snapshot;
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(CorruptRowError);
+    expect((error as CorruptRowError).id).toBe('s3');
+    expect((error as Error).message).toBe(
+      'session \'s3\' is corrupt in the store: snapshot is not JSON: "{\\"value\\": broken}"; ' +
+        'repair or delete the row',
     );
     await store.close();
   });
@@ -242,13 +263,15 @@ describe.each([
 
 async function repairVersion(name: 'pglite' | 'postgres'): Promise<void> {
   if (name === 'pglite') {
-    await (await sharedPglite()).query('DELETE FROM schema_version WHERE version > 1');
+    await (await sharedPglite()).query(
+      `DELETE FROM schema_version WHERE version > ${LATEST_VERSION}`,
+    );
     return;
   }
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: (await sharedDatabase()).url });
   await client.connect();
-  await client.query('DELETE FROM schema_version WHERE version > 1');
+  await client.query(`DELETE FROM schema_version WHERE version > ${LATEST_VERSION}`);
   await client.end();
 }
 

@@ -3,9 +3,10 @@
  * columns a session row keeps. One place, so the rest of the manager does not depend on how
  * snapshots are represented.
  */
+import { inspectParams } from '../../machines/session.effects.js';
 import type { SessionContext, SessionInput } from '../core/context.js';
 import { decide, type SessionSnapshot, start, statusOf, substateOf } from '../core/decide.js';
-import type { Effect } from '../core/effects.js';
+import type { AgentEffect, Effect } from '../core/effects.js';
 import type { SessionEvent } from '../core/events.js';
 import { persist, restore } from '../core/persist.js';
 import type { Status } from '../core/types.js';
@@ -36,6 +37,13 @@ export function startSession(input: SessionInput): { next: Snapshot; effects: Ef
 
 export function contextOf(snapshot: Snapshot): SessionContext {
   return snapshot.context;
+}
+
+/** The `inspectKernels` calls that would verify the current create attempt, one per agent. */
+export function inspectionsOf(
+  snapshot: Snapshot,
+): Extract<AgentEffect, { type: 'inspectKernels' }>[] {
+  return inspectParams(contextOf(snapshot)).effects;
 }
 
 export function statusOfSnapshot(snapshot: Snapshot): Status {

@@ -7,7 +7,14 @@ import { effectKey } from '../core/keys.js';
 import { answerEvents } from './answers.js';
 import { contextOf } from './core-bridge.js';
 import { describeError } from './logger.js';
-import type { AgentCallResult, InspectResult, OutboxRow, SessionRow, StoreTx } from './ports.js';
+import type {
+  AgentCallResult,
+  InspectResult,
+  OutboxRow,
+  SessionHead,
+  SessionRow,
+  StoreTx,
+} from './ports.js';
 import type { Round, Runtime } from './runtime.js';
 import { type SendItem, type SendManyOutcome, sendMany } from './send-many.js';
 import { MAX_BATCHES_PER_STAGE } from './stages.js';
@@ -61,11 +68,10 @@ function claimRows(runtime: Runtime, round: Round, horizon: number, limit: numbe
 /** Leases due rows; drops calls their session no longer wants (a stale pull or create). */
 async function claim(runtime: Runtime, round: Round, tx: StoreTx, horizon: number, limit: number) {
   const due = await tx.dueOutbox(horizon, limit);
-  const sessions = await tx.getSessions([...new Set(due.map((row) => row.sessionId))]);
-  const byId = new Map(sessions.map((row) => [row.id, row]));
+  const stale = await staleKeys(runtime, tx, due);
   const claimed: OutboxRow[] = [];
   for (const row of due) {
-    if (isStale(runtime, row.effect, byId.get(row.sessionId))) {
+    if (stale.has(row.key)) {
       runtime.logger.debug(logFields(row), 'stale agent call dropped');
       await tx.finishOutbox(row.key);
       continue;
@@ -74,6 +80,36 @@ async function claim(runtime: Runtime, round: Round, tx: StoreTx, horizon: numbe
     claimed.push(row);
   }
   return { due: due.length, claimed };
+}
+
+/**
+ * Keys of the pull and create calls among `due` that their session no longer wants. A call
+ * written by the session's current version (and the status it was written in) is current
+ * without reading the snapshot; the others are checked in full by `isStale`.
+ */
+async function staleKeys(runtime: Runtime, tx: StoreTx, due: OutboxRow[]): Promise<Set<string>> {
+  const guarded = due.filter(
+    (row) => row.effect.type === 'pullImages' || row.effect.type === 'createKernels',
+  );
+  if (guarded.length === 0) return new Set();
+  const heads = tx.headsOf ? await tx.headsOf(uniqueSessions(guarded)) : new Map();
+  const unsure = guarded.filter((row) => !writtenByCurrent(row, heads.get(row.sessionId)));
+  if (unsure.length === 0) return new Set();
+  const sessions = await tx.getSessions(uniqueSessions(unsure));
+  const byId = new Map(sessions.map((row) => [row.id, row]));
+  const stale = unsure.filter((row) => isStale(runtime, row.effect, byId.get(row.sessionId)));
+  return new Set(stale.map((row) => row.key));
+}
+
+function uniqueSessions(rows: OutboxRow[]): string[] {
+  return [...new Set(rows.map((row) => row.sessionId))];
+}
+
+/** The session is still at the version that wrote the call, in the state that sends it. */
+function writtenByCurrent(row: OutboxRow, head: SessionHead | undefined): boolean {
+  if (head === undefined || row.sessionVersion !== head.version) return false;
+  if (row.effect.type === 'pullImages') return head.status === 'PREPARING';
+  return head.status === 'CREATING' && head.substate === 'creating';
 }
 
 /**
@@ -168,6 +204,11 @@ async function settleAll(
     const answer = answers[index]!;
     if ('thrown' in answer) {
       await retryLater(runtime, round, tx, row);
+      continue;
+    }
+    if (answer.ok && (row.effect.type === 'pullImages' || row.effect.type === 'createKernels')) {
+      // An accepted pull or create means nothing to the session (its reports will): done.
+      await tx.finishOutbox(row.key);
       continue;
     }
     sent.push(row);

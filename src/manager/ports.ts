@@ -37,6 +37,9 @@ export interface SessionRow {
   snapshot: unknown;
 }
 
+/** The columns of a session row that say where it is, without its snapshot. */
+export type SessionHead = Pick<SessionRow, 'version' | 'status' | 'substate'>;
+
 /** A status-history row (one per status or substate change). */
 export interface HistoryRow {
   sessionId: string;
@@ -58,6 +61,12 @@ export interface OutboxRow {
   dueAt: number;
   /** Dispatch tries so far (for transient dispatch failures of destroy / inspect). */
   tries: number;
+  /**
+   * Version of the session row written with this call. While the session is still at that
+   * version, the call is the one its session wants: the dispatcher sends it without reading
+   * the snapshot. Absent on rows stored by older releases (they are checked in full).
+   */
+  sessionVersion?: number;
 }
 
 /** A timer row: at `dueAt` the manager sends `{ type: event, now }` to the session. */
@@ -113,6 +122,12 @@ export interface StoreTx {
   ownerUsage(statuses: readonly Status[]): Promise<Map<string, { sessions: number; slots: Slots }>>;
   /** Status of each given session id that exists (for dependency predicates). */
   statusOf(ids: string[]): Promise<Map<string, Status>>;
+  /**
+   * Optional: version, status and substate of each existing session among `ids` (absent ids
+   * are left out), without reading snapshots. The dispatcher uses it to tell current calls
+   * from stale ones cheaply; without it, it reads the sessions.
+   */
+  headsOf?(ids: string[]): Promise<Map<string, SessionHead>>;
   /** Apply one transition atomically within the transaction (a savepoint per write). */
   apply(write: TransitionWrite): Promise<ApplyResult>;
   /**

@@ -50,7 +50,27 @@ export async function sendMany(
   items: readonly SendItem[],
 ): Promise<SendManyOutcome[]> {
   const ids = [...new Set(items.map((item) => item.sessionId))];
-  const rows = new Map((await tx.getSessions(ids)).map((row) => [row.id, row]));
+  const read = ids.length === 0 ? [] : await tx.getSessions(ids);
+  const rows = new Map(read.map((row) => [row.id, row]));
+  return applyPlanned(runtime, round, tx, planMany(runtime, round, items, rows));
+}
+
+/** A batch decided but not yet written. */
+export interface PlannedBatch {
+  outcomes: SendManyOutcome[];
+  planned: Planned[];
+}
+
+/**
+ * Decides `items` in order against `rows`, without the store: the rows may come from an earlier
+ * transaction, since a write over a row that has moved since is refused by its version check.
+ */
+export function planMany(
+  runtime: Runtime,
+  round: Round,
+  items: readonly SendItem[],
+  rows: ReadonlyMap<string, SessionRow>,
+): PlannedBatch {
   const heads = new Map<string, Head>();
   const outcomes: SendManyOutcome[] = new Array(items.length);
   const planned: Planned[] = [];
@@ -70,6 +90,16 @@ export async function sendMany(
       outcomes[index] = { kind: 'error', error };
     }
   }
+  return { outcomes, planned };
+}
+
+/** Writes a planned batch in `tx`; one outcome per item. */
+export async function applyPlanned(
+  runtime: Runtime,
+  round: Round,
+  tx: StoreTx,
+  { outcomes, planned }: PlannedBatch,
+): Promise<SendManyOutcome[]> {
   const results = await applyAll(
     tx,
     planned.map(({ plan }) => plan.write),

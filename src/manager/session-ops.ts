@@ -9,15 +9,14 @@ import type { ReportInbox } from './reports.js';
 import { Round, type Runtime } from './runtime.js';
 import { sendEvents } from './send.js';
 import { normalizeSubmit } from './spec.js';
-import { loadRow, stepMany } from './step.js';
+import { loadRow } from './step.js';
 import { planWrite } from './transition.js';
 import type { SessionView, SubmitSpec } from './types.js';
+import { verifyCreating } from './verify.js';
 import { sessionView } from './view.js';
 
 /** Times a user call (cancel, terminate) is retried after a write conflict. */
 export const MAX_CALL_CONFLICTS = 5;
-/** Upper bound on the CREATING sessions `recover` verifies in one pass. */
-const RECOVER_SCAN = 1_000_000;
 /** Length of generated session ids (base 36 characters after the `s-` prefix). */
 const ID_LENGTH = 10;
 
@@ -76,28 +75,17 @@ export class SessionOps {
 
   /**
    * After a restart: every unfinished outbox row is dispatched now (calls are keyed, so a repeat
-   * does no harm), then every CREATING session verifies its kernels on the agents, and the
-   * inspections go out. Re-sending first lets a create the crash interrupted reach the agent
-   * before the inspection looks for its kernels. Timers need nothing: they are rows.
+   * does no harm), then every CREATING session waiting for its kernels has them inspected on
+   * the agents (see verify.ts), and whatever that asks for goes out. Re-sending first lets a
+   * create the crash interrupted reach the agent before the inspection looks for its kernels.
+   * Timers need nothing: they are rows.
    */
   async recover(inbox: ReportInbox): Promise<void> {
     const { runtime } = this;
     await inbox.idle();
     const round = new Round(runtime.clock.now());
     await dispatchAll(runtime, round);
-    await round.inTransaction(runtime, async (tx) => {
-      const rows = await tx.claimSessions(['CREATING'], RECOVER_SCAN);
-      for (let start = 0; start < rows.length; start += runtime.batchSize) {
-        const batch = rows.slice(start, start + runtime.batchSize);
-        const verify: SessionEvent = { type: 'VERIFY', now: round.now };
-        await stepMany(
-          runtime,
-          round,
-          tx,
-          batch.map((row) => ({ row, event: verify })),
-        );
-      }
-    });
+    await verifyCreating(runtime, round);
     await dispatchAll(runtime, round);
     runtime.logger.info({ dispatched: round.dispatched, errors: round.errors }, 'recovered');
   }

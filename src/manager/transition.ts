@@ -77,11 +77,15 @@ function addEffect(
       notices.push(noticeOf(effect));
       return;
     default:
-      write.outbox.push(outboxRow(effect, now));
+      write.outbox.push(outboxRow(effect, now, write.session.version));
   }
 }
 
-function outboxRow(effect: Extract<Effect, { key: string }>, now: number): OutboxRow {
+function outboxRow(
+  effect: Extract<Effect, { key: string }>,
+  now: number,
+  sessionVersion: number,
+): OutboxRow {
   return {
     key: effect.key,
     sessionId: effect.sessionId,
@@ -89,6 +93,7 @@ function outboxRow(effect: Extract<Effect, { key: string }>, now: number): Outbo
     effect,
     dueAt: now,
     tries: 0,
+    sessionVersion,
   };
 }
 

@@ -5,6 +5,7 @@ import type {
   ApplyResult,
   HistoryRow,
   OutboxRow,
+  SessionHead,
   SessionRow,
   SessionStore,
   StoreTx,
@@ -157,6 +158,18 @@ class MemoryTx implements StoreTx {
       }
     }
     return totals;
+  }
+
+  async headsOf(ids: string[]): Promise<Map<string, SessionHead>> {
+    this.check('headsOf');
+    const found = new Map<string, SessionHead>();
+    for (const id of ids) {
+      const row = this.state.sessions.get(id)?.row;
+      if (row !== undefined) {
+        found.set(id, { version: row.version, status: row.status, substate: row.substate });
+      }
+    }
+    return found;
   }
 
   async statusOf(ids: string[]): Promise<Map<string, Status>> {

@@ -8,6 +8,7 @@ import type { SessionRow } from '../../../manager/ports.js';
 import { num, slotsFromColumns, slotVector } from './codec.js';
 import type { SqlConnection } from './driver.js';
 import { type BatchPlan, heldTotal, type LockedAgent } from './plan.js';
+import { VERSIONS_OF } from './queries.js';
 
 /**
  * Locks the sessions ($1) and then the agents ($2) a batch touches, each in id order, so two
@@ -29,7 +30,7 @@ SELECT 'a', id, NULL, cpu_capacity, mem_capacity, cuda_device_capacity, cuda_sha
 
 const SESSION_COLUMNS = `id text, owner text, priority double precision, status text,
   substate text, version integer, submitted_at double precision, updated_at double precision,
-  hc bigint, hm bigint, hd bigint, hs bigint, holds json, snapshot json, base integer`;
+  hc bigint, hm bigint, hd bigint, hs bigint, holds json, snapshot text, base integer`;
 
 /**
  * Every row a batch writes, in one statement over seven JSON parameters, returning the ids of
@@ -73,10 +74,10 @@ hi AS (
     AS v(w text, s text, at double precision, f text, t text, sub text, r text)
   WHERE (v.w IN (SELECT id FROM ok)) IS TRUE),
 ob AS (
-  INSERT INTO outbox (key, session_id, agent_id, effect, due_at, tries)
-  SELECT v.k, v.s, v.a, v.e, v.due, v.tries
-  FROM json_to_recordset($5::text::json)
-    AS v(w text, k text, s text, a text, e json, due double precision, tries integer)
+  INSERT INTO outbox (key, session_id, agent_id, effect, due_at, tries, session_version)
+  SELECT v.k, v.s, v.a, v.e, v.due, v.tries, v.sv
+  FROM json_to_recordset($5::text::json) AS v(w text, k text, s text, a text, e json,
+    due double precision, tries integer, sv integer)
   WHERE (v.w IN (SELECT id FROM ok)) IS TRUE AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.key = v.k)),
 td AS (
   DELETE FROM timers t USING json_to_recordset($6::text::json) AS v(w text, s text, t text)
@@ -158,6 +159,7 @@ function parameters(plan: BatchPlan): (string | null)[] {
       e: o.effect,
       due: o.dueAt,
       tries: o.tries,
+      sv: o.sessionVersion ?? null,
     })),
     td: timers
       .filter(([, { row }]) => row === null)
@@ -204,10 +206,8 @@ export async function writeBatch(conn: SqlConnection, plan: BatchPlan): Promise<
   return new Set(rows.map((row) => row.id));
 }
 
-const READ_VERSIONS = 'SELECT id, version FROM sessions WHERE id = ANY($1::text[])';
-
 /** Current versions of `ids` (absent ids are missing), without locking. */
 export async function readVersions(conn: SqlConnection, ids: string[]) {
-  const { rows } = await conn.query<{ id: string; version: unknown }>(READ_VERSIONS, [ids]);
+  const { rows } = await conn.query<{ id: string; version: unknown }>(VERSIONS_OF, [ids]);
   return new Map(rows.map((row) => [row.id, num(row.version)]));
 }

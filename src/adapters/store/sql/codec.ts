@@ -8,6 +8,7 @@ import type {
   AgentRow,
   HistoryRow,
   OutboxRow,
+  SessionHead,
   SessionRow,
   TimerRow,
 } from '../../../manager/ports.js';
@@ -89,15 +90,56 @@ function checkStatus(id: string, status: unknown): Status {
   return status as Status;
 }
 
-/** Decodes a `sessions` row; throws `CorruptRowError` naming the session for bad columns. */
-export function decodeSession(row: Record<string, unknown>): SessionRow {
-  const id = String(row.id);
-  const snapshot = row.snapshot;
+/**
+ * A stored snapshot, parsed on first read. The column holds JSON text; most reads never need it
+ * parsed (the manager keeps the version it wrote), so parsing waits until someone asks. A value
+ * that is plainly not a JSON object is refused at once; text that only looks like one is
+ * refused, with the same error, when it is read.
+ */
+function lazySnapshot(id: string, stored: unknown): () => unknown {
+  if (typeof stored !== 'string') return () => checkSnapshot(id, stored);
+  const text = stored.trim();
+  if (!text.startsWith('{') || !text.endsWith('}')) {
+    checkSnapshot(id, parseOrSelf(text));
+  }
+  let parsed: unknown;
+  return () => {
+    if (parsed === undefined) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        throw new CorruptRowError('sessions', id, 'snapshot', `is not JSON: ${shown(text)}`);
+      }
+      checkSnapshot(id, parsed);
+    }
+    return parsed;
+  };
+}
+
+function parseOrSelf(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function checkSnapshot(id: string, snapshot: unknown): Record<string, unknown> {
   if (!isPlainObject(snapshot)) {
     const problem = `must be a JSON object (the chart's snapshot), got ${shown(snapshot)}`;
     throw new CorruptRowError('sessions', id, 'snapshot', problem);
   }
-  return {
+  return snapshot;
+}
+
+/**
+ * Decodes a `sessions` row; throws `CorruptRowError` naming the session for bad columns. The
+ * snapshot is parsed when first read (see `lazySnapshot`).
+ */
+export function decodeSession(row: Record<string, unknown>): SessionRow {
+  const id = String(row.id);
+  const snapshot = lazySnapshot(id, row.snapshot);
+  const session = {
     id,
     owner: String(row.owner),
     priority: num(row.priority),
@@ -107,7 +149,18 @@ export function decodeSession(row: Record<string, unknown>): SessionRow {
     submittedAt: num(row.submitted_at),
     updatedAt: num(row.updated_at),
     holds: checkHolds(id, row.holds),
-    snapshot,
+  } as SessionRow;
+  Object.defineProperty(session, 'snapshot', { get: snapshot, enumerable: true });
+  return session;
+}
+
+/** The version, status and substate columns of a `sessions` row. */
+export function decodeHead(row: Record<string, unknown>): SessionHead {
+  const id = String(row.id);
+  return {
+    version: num(row.version),
+    status: checkStatus(id, row.status),
+    substate: String(row.substate),
   };
 }
 
@@ -129,7 +182,7 @@ export function decodeOutbox(row: Record<string, unknown>): OutboxRow {
     const problem = `must be an agent effect object, got ${shown(row.effect)}`;
     throw new CorruptRowError('outbox', key, 'effect', problem);
   }
-  return {
+  const out: OutboxRow = {
     key,
     sessionId: String(row.session_id),
     agentId: String(row.agent_id),
@@ -137,6 +190,10 @@ export function decodeOutbox(row: Record<string, unknown>): OutboxRow {
     dueAt: num(row.due_at),
     tries: num(row.tries),
   };
+  if (row.session_version !== null && row.session_version !== undefined) {
+    out.sessionVersion = num(row.session_version);
+  }
+  return out;
 }
 
 export function decodeTimer(row: Record<string, unknown>): TimerRow {

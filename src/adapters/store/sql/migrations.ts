@@ -8,7 +8,9 @@
  * "C" collation so that they sort by code unit, as JavaScript compares strings. History rows
  * are only ever read per session in `seq` order, so that index is their only one. JSON columns
  * are `json` (kept as text) rather than `jsonb`: the store never looks inside them, and storing
- * text halves the cost of writing a snapshot.
+ * text halves the cost of writing a snapshot. The snapshot column is plain `text` from version 2:
+ * the server no longer parses each snapshot written, and the store parses one it reads only when
+ * the manager asks for it (usually it has that version cached).
  */
 
 /** One schema step. `version` numbers are 1, 2, 3, ... without gaps. */
@@ -84,6 +86,14 @@ CREATE TABLE timers (
   PRIMARY KEY (session_id, timer_id)
 );
 CREATE INDEX timers_due ON timers (due_at, session_id, timer_id);
+`,
+  },
+  {
+    version: 2,
+    name: 'session snapshots as text; outbox rows name the session version that wrote them',
+    sql: `
+ALTER TABLE sessions ALTER COLUMN snapshot TYPE text USING snapshot::text;
+ALTER TABLE outbox ADD COLUMN session_version integer;
 `,
   },
 ];

@@ -35,6 +35,11 @@ export const OWNER_USAGE = `SELECT owner, count(*)::int AS sessions,
 
 export const STATUS_OF = 'SELECT id, status FROM sessions WHERE id = ANY($1::text[])';
 
+export const VERSIONS_OF = 'SELECT id, version FROM sessions WHERE id = ANY($1::text[])';
+
+export const HEADS_OF = `SELECT id, version, status, substate FROM sessions
+  WHERE id = ANY($1::text[])`;
+
 /** Locks the timer and its session, so no other manager works on that session meanwhile. */
 export const DUE_TIMERS = `SELECT t.session_id, t.timer_id, t.event, t.due_at,
   s.version AS session_version
@@ -42,7 +47,8 @@ export const DUE_TIMERS = `SELECT t.session_id, t.timer_id, t.event, t.due_at,
   WHERE t.due_at <= $1 ORDER BY t.due_at, t.session_id, t.timer_id LIMIT $2
   FOR UPDATE SKIP LOCKED`;
 
-export const DUE_OUTBOX = `SELECT key, session_id, agent_id, effect, due_at, tries FROM outbox
+export const DUE_OUTBOX = `SELECT key, session_id, agent_id, effect, due_at, tries,
+  session_version FROM outbox
   WHERE due_at <= $1 ORDER BY due_at, key LIMIT $2 FOR UPDATE SKIP LOCKED`;
 
 export const NEXT_DUE = `SELECT (SELECT min(due_at) FROM timers) AS timer,

@@ -9,6 +9,7 @@ import type {
   ApplyResult,
   HistoryRow,
   OutboxRow,
+  SessionHead,
   SessionRow,
   StoreTx,
   TimerRow,
@@ -18,6 +19,7 @@ import { transactionClosed, unknownAgent } from '../errors.js';
 import { applyWrites, type HeldSessions } from './apply.js';
 import {
   decodeAgent,
+  decodeHead,
   decodeHistory,
   decodeOutbox,
   decodeSession,
@@ -105,6 +107,11 @@ export class SqlStoreTx implements StoreTx {
     const { rows } = await this.run<Row>('statusOf', q.STATUS_OF, [ids]);
     const found = new Map(rows.map((row) => [String(row.id), row.status as Status]));
     return new Map(ids.flatMap((id) => (found.has(id) ? [[id, found.get(id) as Status]] : [])));
+  }
+
+  async headsOf(ids: string[]): Promise<Map<string, SessionHead>> {
+    const { rows } = await this.run<Row>('headsOf', q.HEADS_OF, [ids]);
+    return new Map(rows.map((row) => [String(row.id), decodeHead(row)]));
   }
 
   async apply(write: TransitionWrite): Promise<ApplyResult> {

@@ -1,0 +1,128 @@
+/**
+ * Recovery's check of CREATING sessions. A session still waiting for its kernels may have missed
+ * reports while no manager ran, so its kernels are inspected on their agents, and what the
+ * agents say is sent to it as the reports it stands for: a running kernel as KERNEL_STARTED, a
+ * kernel being created as KERNEL_CREATING. Anything else (a kernel absent, an inspection that
+ * failed) sends VERIFY, and the chart's own verification decides, as it does after a timeout.
+ * One transition per session in the common case, and no outbox row: an inspection changes
+ * nothing on the agent, so it needs no key and no retry of its own.
+ */
+import type { AgentEffect } from '../core/effects.js';
+import type { SessionEvent } from '../core/events.js';
+import { inspectionsOf } from './core-bridge.js';
+import { describeError } from './logger.js';
+import type { InspectResult, SessionRow } from './ports.js';
+import type { Round, Runtime } from './runtime.js';
+import { applyPlanned, type PlannedBatch, planMany, type SendItem } from './send-many.js';
+
+/** Upper bound on the CREATING sessions `recover` verifies in one pass. */
+const RECOVER_SCAN = 1_000_000;
+
+type Inspection = Extract<AgentEffect, { type: 'inspectKernels' }>;
+
+/** One session to verify: its row and the inspections it needs. */
+interface Check {
+  row: SessionRow;
+  calls: Inspection[];
+}
+
+/**
+ * Verifies every CREATING session waiting for its create, a batch at a time. A batch is
+ * inspected and decided while the one before is being written: the store's round trips overlap
+ * the manager's own work, and the transactions still run one at a time.
+ */
+export async function verifyCreating(runtime: Runtime, round: Round): Promise<void> {
+  const rows = await round.inTransaction(runtime, (tx) =>
+    tx.claimSessions(['CREATING'], RECOVER_SCAN),
+  );
+  const waiting = rows.filter((row) => row.substate === 'creating');
+  let writing: Promise<void> = Promise.resolve();
+  for (let start = 0; start < waiting.length; start += runtime.batchSize) {
+    const batch = await decideBatch(
+      runtime,
+      round,
+      waiting.slice(start, start + runtime.batchSize),
+    );
+    await writing;
+    writing = writeBatch(runtime, round, batch);
+  }
+  await writing;
+}
+
+interface DecidedBatch {
+  checks: Check[];
+  planned: PlannedBatch;
+}
+
+/** Inspects the batch's kernels and decides what the answers mean, outside any transaction. */
+async function decideBatch(runtime: Runtime, round: Round, rows: SessionRow[]) {
+  const checks = rows.flatMap((row) => plan(runtime, round, row));
+  const answers = await Promise.all(
+    checks.map(({ calls }) => Promise.all(calls.map((call) => inspect(runtime, round, call)))),
+  );
+  const items: SendItem[] = checks.map(({ row, calls }, index) => {
+    const events = eventsOf(calls, answers[index]!, round.now);
+    return { sessionId: row.id, events: () => events };
+  });
+  const known = new Map(checks.map(({ row }) => [row.id, row]));
+  return { checks, planned: planMany(runtime, round, items, known) };
+}
+
+async function writeBatch(runtime: Runtime, round: Round, { checks, planned }: DecidedBatch) {
+  const outcomes = await round.inTransaction(runtime, (tx) =>
+    applyPlanned(runtime, round, tx, planned),
+  );
+  for (const [index, outcome] of outcomes.entries()) {
+    if (outcome.kind !== 'error') continue;
+    round.errors += 1;
+    const fields = { sessionId: checks[index]!.row.id, err: describeError(outcome.error) };
+    runtime.logger.error(fields, 'session processing failed');
+  }
+}
+
+/** The inspections of one session; a snapshot that cannot be read is logged and skipped. */
+function plan(runtime: Runtime, round: Round, row: SessionRow): Check[] {
+  try {
+    return [{ row, calls: inspectionsOf(runtime.snapshots.of(row)) }];
+  } catch (error) {
+    round.errors += 1;
+    runtime.logger.error({ sessionId: row.id, err: describeError(error) }, 'session unreadable');
+    return [];
+  }
+}
+
+async function inspect(runtime: Runtime, round: Round, call: Inspection) {
+  round.dispatched += 1;
+  try {
+    return await runtime.agents.inspectKernels(call);
+  } catch (error) {
+    round.errors += 1;
+    const fields = { sessionId: call.sessionId, agentId: call.agentId, err: describeError(error) };
+    runtime.logger.error(fields, 'agent call threw');
+    return undefined;
+  }
+}
+
+/** The reports the answers stand for, or VERIFY when any kernel is not accounted for. */
+function eventsOf(
+  calls: Inspection[],
+  answers: (InspectResult | undefined)[],
+  now: number,
+): SessionEvent[] {
+  const creating: SessionEvent[] = [];
+  const started: SessionEvent[] = [];
+  for (const [index, call] of calls.entries()) {
+    const answer = answers[index];
+    if (answer === undefined || !answer.ok) return [{ type: 'VERIFY', now }];
+    const { agentId, attempt } = call;
+    for (const kernelId of call.kernelIds) {
+      const state = answer.kernels[kernelId];
+      if (state === 'running')
+        started.push({ type: 'KERNEL_STARTED', now, agentId, kernelId, attempt });
+      else if (state === 'creating') {
+        creating.push({ type: 'KERNEL_CREATING', now, agentId, kernelId, attempt });
+      } else return [{ type: 'VERIFY', now }];
+    }
+  }
+  return [...creating, ...started];
+}

@@ -1,0 +1,193 @@
+/** `recover()`: outbox rows re-dispatched, CREATING sessions verified on their agents. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { SimulatedAgents } from '../src/adapters/agents/simulated.js';
+import { MemoryStore } from '../src/adapters/store/memory.js';
+import { ManualClock } from '../src/manager/clock.js';
+import { createSessionManager } from '../src/manager/manager.js';
+import type { AgentClient, SessionStore, StoreTx } from '../src/manager/ports.js';
+import type { SessionManager, TransitionNotice } from '../src/manager/types.js';
+import {
+  AGENT_CAPACITY,
+  expectNoLeaks,
+  type Harness,
+  runUntil,
+  runUntilStatus,
+  spec,
+  testPolicy,
+  view,
+} from './manager-harness.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  if (h) await expectNoLeaks(h);
+  h = undefined;
+});
+
+function harness(
+  store: SessionStore,
+  agents: SimulatedAgents,
+  clock: ManualClock,
+  manager: SessionManager,
+) {
+  return { store, agents, clock, manager, logs: [], notices: [], ticks: [] } as unknown as Harness;
+}
+
+/** The fleet, with reports passed on only while `open()` holds. */
+function gated(agents: SimulatedAgents, open: () => boolean, patch: Partial<AgentClient> = {}) {
+  const client: AgentClient = {
+    pullImages: (effect) => agents.pullImages(effect),
+    createKernels: (effect) => agents.createKernels(effect),
+    inspectKernels: (effect) => agents.inspectKernels(effect),
+    destroyKernels: (effect) => agents.destroyKernels(effect),
+    onReport: (listener) => agents.onReport((report) => (open() ? listener(report) : undefined)),
+  };
+  return { ...client, ...patch };
+}
+
+/** A first manager drives `s1` to CREATING, then stops listening: reports reach nobody. */
+async function creatingThenCrash(patch: Partial<AgentClient> = {}) {
+  const store = new MemoryStore();
+  const clock = new ManualClock(0);
+  const agents = new SimulatedAgents({ clock });
+  agents.addAgent({ id: 'a1', capacity: AGENT_CAPACITY });
+  let listening = true;
+  const first = createSessionManager({
+    store,
+    clock,
+    policy: testPolicy,
+    agents: gated(agents, () => listening, patch),
+  });
+  await first.registerAgent({ id: 'a1', capacity: AGENT_CAPACITY, schedulable: true });
+  const id = await first.submit(spec({ id: 's1' }));
+  h = harness(store, agents, clock, first);
+  await runUntil(h, async () => (await view(h as Harness, id)).status === 'CREATING');
+  listening = false;
+  return { store, clock, agents, id };
+}
+
+/** Counts `getSessions` calls made through the store. */
+function countingReads(store: SessionStore) {
+  const counts = { getSessions: 0 };
+  const counted: SessionStore = {
+    transaction: (work) =>
+      store.transaction((tx) => {
+        const wrapped = Object.create(tx) as StoreTx;
+        wrapped.getSessions = (ids) => {
+          counts.getSessions += 1;
+          return tx.getSessions(ids);
+        };
+        return work(wrapped);
+      }),
+    close: () => store.close(),
+  };
+  return { counted, counts };
+}
+
+describe('recover', () => {
+  it('re-dispatches an outbox row left by a manager that died mid-call', async () => {
+    const store = new MemoryStore();
+    const clock = new ManualClock(0);
+    const agents = new SimulatedAgents({ clock });
+    agents.addAgent({ id: 'a1', capacity: AGENT_CAPACITY });
+    const dying = createSessionManager({
+      store,
+      clock,
+      policy: testPolicy,
+      agents: gated(agents, () => true, { pullImages: () => new Promise(() => {}) }),
+    });
+    await dying.registerAgent({ id: 'a1', capacity: AGENT_CAPACITY, schedulable: true });
+    const id = await dying.submit(spec({ id: 's1' }));
+    await dying.tick();
+    void dying.tick(); // hangs in the pull call, its row leased
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect((await store.transaction((tx) => tx.dueOutbox(clock.now(), 10))).length).toBe(0);
+
+    const manager = createSessionManager({ store, agents, clock, policy: testPolicy });
+    await manager.recover();
+    expect(agents.calls('pullImages', { key: 's1/a1/pull/1' })).toBe(1);
+    h = harness(store, agents, clock, manager);
+    await runUntilStatus(h, id, 'RUNNING');
+    expect(agents.calls('createKernels')).toBe(1);
+  });
+
+  it('moves a session whose kernel started unseen to RUNNING in one transition', async () => {
+    const { store, clock, agents, id } = await creatingThenCrash();
+    clock.advance(10_000);
+    expect(agents.deliverDue()).toBe(2); // creating and started, to nobody
+    const manager = createSessionManager({ store, clock, policy: testPolicy, agents });
+    const notices: TransitionNotice[] = [];
+    manager.subscribe((notice) => notices.push(notice));
+    await manager.recover();
+    expect(notices.map(({ from, to, substate }) => [from, to, substate])).toEqual([
+      ['CREATING', 'RUNNING', ''],
+    ]);
+    const session = await manager.get(id);
+    expect(session?.status).toBe('RUNNING');
+    expect(agents.calls('createKernels')).toBe(1);
+    expect(agents.calls('inspectKernels')).toBe(1);
+    expect(await store.transaction((tx) => tx.dueOutbox(Number.MAX_SAFE_INTEGER, 10))).toEqual([]);
+    h = harness(store, agents, clock, manager);
+  });
+
+  it('records a kernel still being created and lets its report finish the start', async () => {
+    const { store, clock, agents, id } = await creatingThenCrash();
+    const manager = createSessionManager({ store, clock, policy: testPolicy, agents });
+    const notices: TransitionNotice[] = [];
+    manager.subscribe((notice) => notices.push(notice));
+    await manager.recover();
+    expect(notices).toEqual([]);
+    expect((await manager.get(id))?.substate).toBe('creating');
+    expect(agents.calls('inspectKernels')).toBe(1);
+    h = harness(store, agents, clock, manager);
+    await runUntilStatus(h, id, 'RUNNING');
+    expect(agents.calls('createKernels')).toBe(1);
+    expect(agents.calls('inspectKernels')).toBe(1);
+  });
+
+  it('hands a kernel missing on its agent to the chart, which verifies before creating again', async () => {
+    let dropped = 0;
+    const { store, clock, agents, id } = await creatingThenCrash({
+      // The first create is accepted and lost: the agent never makes the kernel.
+      createKernels: async (effect) => {
+        if (dropped++ === 0) return { ok: true };
+        return agents.createKernels(effect);
+      },
+    });
+    const manager = createSessionManager({ store, clock, policy: testPolicy, agents });
+    const notices: TransitionNotice[] = [];
+    manager.subscribe((notice) => notices.push(notice));
+    await manager.recover();
+    // The direct inspection finds nothing: VERIFY. The chart's own inspection, sent through the
+    // outbox before recover() returns, finds nothing either: the create failed, retry later.
+    expect(notices.map(({ to, substate }) => [to, substate])).toEqual([
+      ['CREATING', 'verifying.waiting'],
+      ['CREATING', 'backoff'],
+    ]);
+    expect(agents.calls('inspectKernels')).toBe(2);
+    h = harness(store, agents, clock, manager);
+    await runUntilStatus(h, id, 'RUNNING');
+    expect(agents.calls('createKernels')).toBe(1);
+    expect(agents.calls('inspectKernels')).toBe(2);
+  });
+});
+
+describe('dispatch', () => {
+  it('sends calls written by their session current version without reading the session', async () => {
+    const { counted, counts } = countingReads(new MemoryStore());
+    const clock = new ManualClock(0);
+    const agents = new SimulatedAgents({ clock });
+    agents.addAgent({ id: 'a1', capacity: AGENT_CAPACITY });
+    const manager = createSessionManager({ store: counted, clock, policy: testPolicy, agents });
+    await manager.registerAgent({ id: 'a1', capacity: AGENT_CAPACITY, schedulable: true });
+    for (const name of ['s1', 's2', 's3']) await manager.submit(spec({ id: name }));
+    await manager.tick(); // scheduled
+    counts.getSessions = 0;
+    const summary = await manager.tick(); // PREPARING: three pulls dispatched, all accepted
+    expect(summary.dispatched).toBe(3);
+    expect(agents.calls('pullImages')).toBe(3);
+    // Submit's duplicate check aside, no session was read to dispatch or settle the pulls.
+    expect(counts.getSessions).toBe(0);
+    h = harness(counted, agents, clock, manager);
+    for (const name of ['s1', 's2', 's3']) await runUntilStatus(h, name, 'RUNNING');
+  });
+});
