@@ -6,6 +6,7 @@
  */
 import pg from 'pg';
 import { MemoryStore } from '../src/adapters/store/memory.js';
+import { splitSnapshot } from '../src/adapters/store/sql/codec.js';
 import type { SessionEvent } from '../src/core/events.js';
 import { decideEvent, rowColumns, startSession } from '../src/manager/core-bridge.js';
 import type { TransitionWrite } from '../src/manager/ports.js';
@@ -132,17 +133,18 @@ function sessionRecord(t: Template, id: string, agent: string) {
     hc: held?.cpu ?? 0,
     hm: held?.mem ?? 0,
     holds: JSON.parse(clone(JSON.stringify(s.holds), id, agent)),
-    snapshot: JSON.parse(clone(JSON.stringify(s.snapshot), id, agent)),
+    // As the store writes a snapshot: its fixed part in a column of its own.
+    ...splitSnapshot(JSON.parse(clone(JSON.stringify(s.snapshot), id, agent))),
   };
 }
 
 const INSERT_SESSIONS = `INSERT INTO sessions (id, owner, priority, status, substate, version,
-  submitted_at, updated_at, held_cpu, held_mem, holds, snapshot)
+  submitted_at, updated_at, held_cpu, held_mem, holds, snapshot, fixed)
   SELECT id, owner, priority, status, substate, version, submitted_at, updated_at, hc, hm,
-    holds, snapshot FROM json_to_recordset($1::text::json) AS v(id text, owner text,
+    holds, snapshot, fixed FROM json_to_recordset($1::text::json) AS v(id text, owner text,
     priority double precision, status text, substate text, version integer,
     submitted_at double precision, updated_at double precision, hc bigint, hm bigint,
-    holds json, snapshot text)`;
+    holds json, snapshot text, fixed text)`;
 const INSERT_OUTBOX = `INSERT INTO outbox (key, session_id, agent_id, effect, due_at, tries,
     session_version)
   SELECT k, s, a, e, due, 0, sv FROM json_to_recordset($1::text::json)

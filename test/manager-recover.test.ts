@@ -171,6 +171,56 @@ describe('recover', () => {
   });
 });
 
+describe('recover: answers that concern their session', () => {
+  it('sends a failed re-dispatched pull to its session, and settles every batch', async () => {
+    const store = new MemoryStore();
+    const clock = new ManualClock(0);
+    const agents = new SimulatedAgents({ clock });
+    agents.addAgent({ id: 'a1', capacity: AGENT_CAPACITY });
+    const hanging = { pullImages: () => new Promise<never>(() => {}) };
+    const dying = createSessionManager({
+      store,
+      clock,
+      policy: testPolicy,
+      agents: gated(agents, () => true, hanging),
+    });
+    await dying.registerAgent({ id: 'a1', capacity: AGENT_CAPACITY, schedulable: true });
+    for (const name of ['s1', 's2', 's3']) await dying.submit(spec({ id: name }));
+    await dying.tick();
+    void dying.tick(); // hangs in the three pulls, their rows leased
+    await new Promise((resolve) => setTimeout(resolve, 10));
+
+    // The agent refuses s2's pull once (busy); batches of one row each.
+    let refused = 0;
+    const manager = createSessionManager({
+      store,
+      clock,
+      policy: testPolicy,
+      batchSize: 1,
+      agents: gated(agents, () => true, {
+        pullImages: async (effect) => {
+          if (effect.sessionId === 's2' && refused++ === 0) {
+            const failure = { class: 'transient' as const, code: 'busy', message: 'agent busy' };
+            return { ok: false, failure };
+          }
+          return agents.pullImages(effect);
+        },
+      }),
+    });
+    const notices: TransitionNotice[] = [];
+    manager.subscribe((notice) => notices.push(notice));
+    await manager.recover();
+    expect(notices.map(({ sessionId, to, substate }) => [sessionId, to, substate])).toEqual([
+      ['s2', 'PREPARING', 'backoff'],
+    ]);
+    expect(await store.transaction((tx) => tx.dueOutbox(Number.MAX_SAFE_INTEGER, 10))).toEqual([]);
+    expect(agents.calls('pullImages')).toBe(2);
+    h = harness(store, agents, clock, manager);
+    for (const name of ['s1', 's2', 's3']) await runUntilStatus(h, name, 'RUNNING');
+    expect(agents.calls('pullImages', { sessionId: 's2' })).toBe(1);
+  });
+});
+
 describe('dispatch', () => {
   it('sends calls written by their session current version without reading the session', async () => {
     const { counted, counts } = countingReads(new MemoryStore());

@@ -27,6 +27,7 @@ import {
   keysNameOneRequest,
   neverErrorStatus,
   reservationsBalance,
+  specAndPolicyFixed,
   type Violation,
 } from './helpers/trace-rules.js';
 import { allEffects, describeRun, runTrace, type TraceRun, viewOf } from './helpers/trace-run.js';
@@ -106,6 +107,10 @@ describe('decide: the trace generator', () => {
 describe('decide: safety rules over random event traces', () => {
   it('final states are absorbing', () => {
     holds(finalStatesAbsorb);
+  });
+
+  it('the spec and the policy never change after submit', () => {
+    holds(specAndPolicyFixed);
   });
 
   it('every reserve is matched by exactly one release (same agent, same slots) before the end', () => {

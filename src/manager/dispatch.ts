@@ -16,7 +16,13 @@ import type {
   StoreTx,
 } from './ports.js';
 import type { Round, Runtime } from './runtime.js';
-import { type SendItem, type SendManyOutcome, sendMany } from './send-many.js';
+import {
+  applyPlanned,
+  type PlannedBatch,
+  planMany,
+  type SendItem,
+  type SendManyOutcome,
+} from './send-many.js';
 import { MAX_BATCHES_PER_STAGE } from './stages.js';
 
 /**
@@ -46,23 +52,87 @@ export async function dispatchDue(runtime: Runtime, round: Round): Promise<void>
   }
 }
 
-/** Dispatches every unfinished row now, whenever it was due (recovery after a restart). */
+/**
+ * Dispatches every unfinished row now, whenever it was due (recovery after a restart). The
+ * sessions the answers will concern are read with the claim, so each batch's answers are
+ * decided while the batch before is being written; the transactions still run one at a time.
+ */
 export async function dispatchAll(runtime: Runtime, round: Round): Promise<void> {
   const { claimed } = await claimRows(runtime, round, Number.MAX_SAFE_INTEGER, RECOVER_LIMIT);
+  const sessions = await round.inTransaction(runtime, (tx) =>
+    readSessions(
+      tx,
+      claimed.filter(needsSession).map((row) => row.sessionId),
+    ),
+  );
+  let writing: Promise<void> = Promise.resolve();
   for (let start = 0; start < claimed.length; start += runtime.batchSize) {
-    await runRows(runtime, round, claimed.slice(start, start + runtime.batchSize));
+    const rows = claimed.slice(start, start + runtime.batchSize);
+    const answers = await callAll(runtime, round, rows);
+    // A failed pull or create, or a session an earlier batch wrote, is read with the write.
+    const settlement =
+      unread(rows, answers, sessions).length === 0
+        ? planSettle(runtime, round, rows, answers, sessions)
+        : undefined;
+    // Rows read up front are good for one batch: after it, they are read again with the write.
+    for (const row of rows) sessions.delete(row.sessionId);
+    await writing;
+    writing = settlement
+      ? round.inTransaction(runtime, (tx) => applySettle(runtime, round, tx, settlement))
+      : settle(runtime, round, rows, answers, new Map());
   }
+  await writing;
 }
 
 /** Calls the agents for `rows`, then feeds the answers back in one transaction. */
 async function runRows(runtime: Runtime, round: Round, rows: OutboxRow[]): Promise<void> {
   if (rows.length === 0) return;
   const answers = await callAll(runtime, round, rows);
-  await round.inTransaction(runtime, (tx) => settleAll(runtime, round, tx, rows, answers));
+  await settle(runtime, round, rows, answers, new Map());
+}
+
+/** Settles answers in one transaction, reading the sessions they concern that `known` lacks. */
+function settle(
+  runtime: Runtime,
+  round: Round,
+  rows: OutboxRow[],
+  answers: Answer[],
+  known: ReadonlyMap<string, SessionRow>,
+): Promise<void> {
+  return round.inTransaction(runtime, async (tx) => {
+    const sessions = new Map(known);
+    const read = await readSessions(tx, unread(rows, answers, known));
+    for (const [id, row] of read) sessions.set(id, row);
+    await applySettle(runtime, round, tx, planSettle(runtime, round, rows, answers, sessions));
+  });
+}
+
+/** Sessions the answers must be sent to that `known` lacks. */
+function unread(rows: OutboxRow[], answers: Answer[], known: ReadonlyMap<string, SessionRow>) {
+  const ids = rows
+    .filter((row, index) => needsAnswer(row, answers[index]!))
+    .map((r) => r.sessionId);
+  return ids.filter((id) => !known.has(id));
 }
 
 function claimRows(runtime: Runtime, round: Round, horizon: number, limit: number) {
   return round.inTransaction(runtime, (tx) => claim(runtime, round, tx, horizon, limit));
+}
+
+async function readSessions(tx: StoreTx, ids: string[]): Promise<Map<string, SessionRow>> {
+  const unique = [...new Set(ids)];
+  const rows = unique.length === 0 ? [] : await tx.getSessions(unique);
+  return new Map(rows.map((row) => [row.id, row]));
+}
+
+/** Whether the answer to a row may mean something to its session (all but an accepted call). */
+function needsSession(row: OutboxRow): boolean {
+  return row.effect.type !== 'pullImages' && row.effect.type !== 'createKernels';
+}
+
+/** Whether this answer to this row must be sent to its session. */
+function needsAnswer(row: OutboxRow, answer: Answer): boolean {
+  return !('thrown' in answer) && (needsSession(row) || !answer.ok);
 }
 
 /** Leases due rows; drops calls their session no longer wants (a stale pull or create). */
@@ -185,46 +255,70 @@ function invoke(runtime: Runtime, effect: AgentEffect): Promise<AgentCallResult 
   }
 }
 
+/** What settling a batch of answers writes, decided before its transaction. */
+interface Settlement {
+  /** Calls that threw: made again later. */
+  thrown: OutboxRow[];
+  /** Accepted pulls and creates: they mean nothing to the session (its reports will). */
+  accepted: OutboxRow[];
+  /** Rows whose answers went to their sessions, in `planned` item order. */
+  sent: OutboxRow[];
+  /** Keys of sent rows whose call must be made again. */
+  retried: Set<string>;
+  planned: PlannedBatch;
+}
+
 /**
- * Turns the answers into events for their sessions, all applied together, and finishes each
- * row, or re-queues it when the call must be made again. A row whose events met a write
- * conflict stays leased: the call is repeated (harmlessly) when the lease expires.
+ * Turns the answers into events for their sessions, decided on `sessions` (rows read in this
+ * transaction or an earlier one: a write over a row that moved since is refused by its version
+ * check, and its outbox row stays leased).
  */
-async function settleAll(
+function planSettle(
   runtime: Runtime,
   round: Round,
-  tx: StoreTx,
   rows: OutboxRow[],
   answers: Answer[],
-): Promise<void> {
-  const sent: OutboxRow[] = [];
-  const retried = new Set<string>();
+  sessions: ReadonlyMap<string, SessionRow>,
+): Settlement {
+  const settlement: Omit<Settlement, 'planned'> = {
+    thrown: [],
+    accepted: [],
+    sent: [],
+    retried: new Set(),
+  };
   const items: SendItem[] = [];
   for (const [index, row] of rows.entries()) {
     const answer = answers[index]!;
-    if ('thrown' in answer) {
-      await retryLater(runtime, round, tx, row);
-      continue;
+    if ('thrown' in answer) settlement.thrown.push(row);
+    else if (!needsAnswer(row, answer)) settlement.accepted.push(row);
+    else {
+      settlement.sent.push(row);
+      items.push({
+        sessionId: row.sessionId,
+        events: (_session, snapshot) => {
+          const events = answerEvents(contextOf(snapshot), row.effect, answer, round.now);
+          if (events !== 'retry') return events;
+          settlement.retried.add(row.key);
+          return [];
+        },
+      });
     }
-    if (answer.ok && (row.effect.type === 'pullImages' || row.effect.type === 'createKernels')) {
-      // An accepted pull or create means nothing to the session (its reports will): done.
-      await tx.finishOutbox(row.key);
-      continue;
-    }
-    sent.push(row);
-    items.push({
-      sessionId: row.sessionId,
-      events: (_session, snapshot) => {
-        const events = answerEvents(contextOf(snapshot), row.effect, answer, round.now);
-        if (events !== 'retry') return events;
-        retried.add(row.key);
-        return [];
-      },
-    });
   }
-  const outcomes = await sendMany(runtime, round, tx, items);
-  for (const [index, row] of sent.entries()) {
-    await finishRow(runtime, round, tx, row, outcomes[index]!, retried.has(row.key));
+  return { ...settlement, planned: planMany(runtime, round, items, sessions) };
+}
+
+/**
+ * Applies a settlement: the events all together, then each row finished, or re-queued when the
+ * call must be made again. A row whose events met a write conflict stays leased: the call is
+ * repeated (harmlessly) when the lease expires.
+ */
+async function applySettle(runtime: Runtime, round: Round, tx: StoreTx, settlement: Settlement) {
+  for (const row of settlement.thrown) await retryLater(runtime, round, tx, row);
+  for (const row of settlement.accepted) await tx.finishOutbox(row.key);
+  const outcomes = await applyPlanned(runtime, round, tx, settlement.planned);
+  for (const [index, row] of settlement.sent.entries()) {
+    const retry = settlement.retried.has(row.key);
+    await finishRow(runtime, round, tx, row, outcomes[index]!, retry);
   }
 }
 

@@ -30,6 +30,21 @@ function snapshots(run: TraceRun): Snapshot[] {
   return [run.initial, ...run.records.map((record) => record.after)];
 }
 
+/**
+ * The spec and the policy a session was submitted with never change (the SQL store keeps them
+ * once, at insert, and leaves them out of every later write).
+ */
+export function specAndPolicyFixed(run: TraceRun): Violation {
+  const first = contextOf(run.initial);
+  const fixed = JSON.stringify([first.spec, first.policy]);
+  for (const record of run.records) {
+    const { spec, policy } = contextOf(record.after);
+    if (JSON.stringify([spec, policy]) !== fixed)
+      return `step ${record.index}: spec or policy changed`;
+  }
+  return null;
+}
+
 /** Once final, an event changes neither the snapshot nor asks for anything. */
 export function finalStatesAbsorb(run: TraceRun): Violation {
   for (const record of run.records) {

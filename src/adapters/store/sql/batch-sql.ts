@@ -5,7 +5,7 @@
  */
 import type { Slots } from '../../../core/types.js';
 import type { SessionRow } from '../../../manager/ports.js';
-import { num, slotsFromColumns, slotVector } from './codec.js';
+import { num, slotsFromColumns, slotVector, splitSnapshot } from './codec.js';
 import type { SqlConnection } from './driver.js';
 import { type BatchPlan, heldTotal, type LockedAgent } from './plan.js';
 import { VERSIONS_OF } from './queries.js';
@@ -30,7 +30,8 @@ SELECT 'a', id, NULL, cpu_capacity, mem_capacity, cuda_device_capacity, cuda_sha
 
 const SESSION_COLUMNS = `id text, owner text, priority double precision, status text,
   substate text, version integer, submitted_at double precision, updated_at double precision,
-  hc bigint, hm bigint, hd bigint, hs bigint, holds json, snapshot text, base integer`;
+  hc bigint, hm bigint, hd bigint, hs bigint, holds json, snapshot text, fixed text,
+  base integer`;
 
 /**
  * Every row a batch writes, in one statement over seven JSON parameters, returning the ids of
@@ -49,9 +50,9 @@ const SESSION_COLUMNS = `id text, owner text, priority double precision, status 
  */
 const WRITE_BATCH = `WITH ins AS (
   INSERT INTO sessions (id, owner, priority, status, substate, version, submitted_at,
-    updated_at, held_cpu, held_mem, held_cuda_device, held_cuda_shares, holds, snapshot)
+    updated_at, held_cpu, held_mem, held_cuda_device, held_cuda_shares, holds, snapshot, fixed)
   SELECT v.id, v.owner, v.priority, v.status, v.substate, v.version, v.submitted_at,
-    v.updated_at, v.hc, v.hm, v.hd, v.hs, v.holds, v.snapshot
+    v.updated_at, v.hc, v.hm, v.hd, v.hs, v.holds, v.snapshot, v.fixed
   FROM json_to_recordset($1::text::json) AS v(${SESSION_COLUMNS})
   ON CONFLICT (id) DO NOTHING RETURNING id),
 upd AS (
@@ -107,6 +108,7 @@ function sessionRecords(plan: BatchPlan, created: boolean): object[] {
     const row = plan.sessions.get(id) as SessionRow;
     if (plan.created.has(id) !== created) continue;
     const [hc, hm, hd, hs] = slotVector(heldTotal(row));
+    const { snapshot, fixed } = splitSnapshot(row.snapshot);
     out.push({
       id,
       owner: row.owner,
@@ -121,7 +123,9 @@ function sessionRecords(plan: BatchPlan, created: boolean): object[] {
       hd,
       hs,
       holds: row.holds,
-      snapshot: row.snapshot,
+      snapshot,
+      // Written on insert only: an update leaves the column as it is.
+      fixed: created ? fixed : null,
       base: plan.base.get(id) ?? null,
     });
   }

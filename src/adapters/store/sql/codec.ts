@@ -90,30 +90,70 @@ function checkStatus(id: string, status: unknown): Status {
   return status as Status;
 }
 
+/** Context keys that never change after submit: kept once per session, in `fixed`. */
+const FIXED_KEYS = ['spec', 'policy'] as const;
+
 /**
- * A stored snapshot, parsed on first read. The column holds JSON text; most reads never need it
- * parsed (the manager keeps the version it wrote), so parsing waits until someone asks. A value
- * that is plainly not a JSON object is refused at once; text that only looks like one is
- * refused, with the same error, when it is read.
+ * A snapshot as the store writes it: without its fixed context keys, and those keys apart
+ * (null when the context has none). Both stay objects, so the batch's JSON embeds them as they
+ * are; the statement stores each as text.
  */
-function lazySnapshot(id: string, stored: unknown): () => unknown {
+export function splitSnapshot(snapshot: unknown): { snapshot: unknown; fixed: object | null } {
+  if (!isPlainObject(snapshot) || !isPlainObject(snapshot.context)) {
+    return { snapshot, fixed: null };
+  }
+  const { context } = snapshot;
+  const fixed: Record<string, unknown> = {};
+  const rest: Record<string, unknown> = { ...context };
+  for (const key of FIXED_KEYS) {
+    if (!(key in context)) continue;
+    fixed[key] = context[key];
+    rest[key] = undefined;
+  }
+  if (Object.keys(fixed).length === 0) return { snapshot, fixed: null };
+  return { snapshot: { ...snapshot, context: rest }, fixed };
+}
+
+/**
+ * A stored snapshot, parsed on first read, with its fixed keys put back. The columns hold JSON
+ * text; most reads never need it parsed (the manager keeps the version it wrote), so parsing
+ * waits until someone asks. A value that is plainly not a JSON object is refused at once; text
+ * that only looks like one is refused, with the same error, when it is read.
+ */
+function lazySnapshot(id: string, stored: unknown, fixed: unknown): () => unknown {
   if (typeof stored !== 'string') return () => checkSnapshot(id, stored);
   const text = stored.trim();
   if (!text.startsWith('{') || !text.endsWith('}')) {
     checkSnapshot(id, parseOrSelf(text));
   }
-  let parsed: unknown;
+  let parsed: Record<string, unknown> | undefined;
   return () => {
     if (parsed === undefined) {
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        throw new CorruptRowError('sessions', id, 'snapshot', `is not JSON: ${shown(text)}`);
+      const snapshot = checkSnapshot(id, parseColumn(id, 'snapshot', text));
+      if (typeof fixed === 'string' && isPlainObject(snapshot.context)) {
+        const keys = parseColumn(id, 'fixed', fixed);
+        if (!isPlainObject(keys)) {
+          throw new CorruptRowError(
+            'sessions',
+            id,
+            'fixed',
+            `must be an object, got ${shown(keys)}`,
+          );
+        }
+        Object.assign(snapshot.context, keys);
       }
-      checkSnapshot(id, parsed);
+      parsed = snapshot;
     }
     return parsed;
   };
+}
+
+function parseColumn(id: string, column: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CorruptRowError('sessions', id, column, `is not JSON: ${shown(text)}`);
+  }
 }
 
 function parseOrSelf(text: string): unknown {
@@ -138,7 +178,7 @@ function checkSnapshot(id: string, snapshot: unknown): Record<string, unknown> {
  */
 export function decodeSession(row: Record<string, unknown>): SessionRow {
   const id = String(row.id);
-  const snapshot = lazySnapshot(id, row.snapshot);
+  const snapshot = lazySnapshot(id, row.snapshot, row.fixed);
   const session = {
     id,
     owner: String(row.owner),
