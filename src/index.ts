@@ -84,6 +84,7 @@ export {
   type AgentBindingDetails,
   AgentBindingError,
   DuplicateSessionError,
+  SessionBusyError,
   SpecError,
   UnknownKernelError,
   UnknownSessionError,

@@ -5,6 +5,7 @@ import { ManualClock } from '../src/manager/clock.js';
 import {
   AgentBindingError,
   DuplicateSessionError,
+  SessionBusyError,
   SpecError,
   UnknownKernelError,
   UnknownSessionError,
@@ -329,6 +330,36 @@ describe('user calls', () => {
     const version = (await view(h, id)).version;
     await h.manager.cancel(id);
     expect((await view(h, id)).version).toBe(version);
+  });
+
+  it('gives up with SessionBusyError when the session changes under every try', async () => {
+    h = await createHarness();
+    const id = await h.manager.submit(spec({ id: 's1' }));
+    const before = await view(h, id);
+    // A store on which every write finds the session moved on (another writer always first).
+    let tries = 0;
+    const busy: SessionStore = {
+      transaction: (work) =>
+        h.store.transaction((tx) => {
+          const wrapped = Object.create(tx);
+          wrapped.apply = async () => {
+            tries += 1;
+            return { ok: false, conflict: 'version', actual: 99 };
+          };
+          wrapped.applyMany = undefined;
+          return work(wrapped);
+        }),
+      close: () => h.store.close(),
+    };
+    const manager = createSessionManager({ store: busy, agents: h.agents, clock: h.clock });
+    const error = await manager.cancel(id).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionBusyError);
+    expect(error).toMatchObject({ code: 'session-busy', retryable: true, sessionId: id, tries: 6 });
+    expect((error as Error).message).toBe(
+      'session "s1" changed under CANCEL 6 times in a row: nothing was applied, call again',
+    );
+    expect(tries).toBe(6);
+    expect(await view(h, id)).toEqual(before);
   });
 });
 

@@ -9,6 +9,7 @@ const UNKNOWN_SESSION = Symbol.for('session-lifecycle.UnknownSessionError');
 const UNKNOWN_KERNEL = Symbol.for('session-lifecycle.UnknownKernelError');
 const AGENT_BINDING = Symbol.for('session-lifecycle.AgentBindingError');
 const DUPLICATE_SESSION = Symbol.for('session-lifecycle.DuplicateSessionError');
+const SESSION_BUSY = Symbol.for('session-lifecycle.SessionBusyError');
 
 function hasBrand(candidate: unknown, brand: symbol): boolean {
   return typeof candidate === 'object' && candidate !== null && brand in candidate;
@@ -192,5 +193,34 @@ export class DuplicateSessionError extends Error {
 
   static override [Symbol.hasInstance](candidate: unknown): boolean {
     return hasBrand(candidate, DUPLICATE_SESSION);
+  }
+}
+
+/**
+ * A user call (`cancel`, `terminate`) could not be applied: the session changed under it each
+ * time it was tried (another manager, or agent reports, kept writing it). Nothing was written;
+ * the same call may succeed a moment later (`retryable`).
+ */
+export class SessionBusyError extends Error {
+  readonly code = 'session-busy';
+  readonly retryable = true;
+  readonly sessionId: string;
+  readonly event: string;
+  readonly tries: number;
+
+  constructor(sessionId: string, event: string, tries: number) {
+    super(
+      `session ${JSON.stringify(sessionId)} changed under ${event} ${tries} times in a row: ` +
+        'nothing was applied, call again',
+    );
+    this.name = 'SessionBusyError';
+    this.sessionId = sessionId;
+    this.event = event;
+    this.tries = tries;
+    brand(this, SESSION_BUSY);
+  }
+
+  static override [Symbol.hasInstance](candidate: unknown): boolean {
+    return hasBrand(candidate, SESSION_BUSY);
   }
 }

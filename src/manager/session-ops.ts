@@ -3,7 +3,12 @@ import type { SessionEvent } from '../core/events.js';
 import type { Reason } from '../core/types.js';
 import { rowColumns, startSession } from './core-bridge.js';
 import { dispatchAll } from './dispatch.js';
-import { DuplicateSessionError, UnknownSessionError, unknownDependencyError } from './errors.js';
+import {
+  DuplicateSessionError,
+  SessionBusyError,
+  UnknownSessionError,
+  unknownDependencyError,
+} from './errors.js';
 import type { AgentRow, StoreTx } from './ports.js';
 import type { ReportInbox } from './reports.js';
 import { Round, type Runtime } from './runtime.js';
@@ -101,8 +106,8 @@ export class SessionOps {
       if (outcome.kind !== 'conflict') return;
     }
     const fields = { sessionId: id, event: event.type };
-    this.runtime.logger.error(fields, 'user event lost to write conflicts');
-    throw new Error(`session ${id} kept changing: ${event.type} could not be applied, try again`);
+    this.runtime.logger.warn(fields, 'user event lost to write conflicts');
+    throw new SessionBusyError(id, event.type, MAX_CALL_CONFLICTS + 1);
   }
 
   private newId(): string {
