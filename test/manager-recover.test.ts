@@ -14,7 +14,6 @@ import {
   runUntilStatus,
   spec,
   testPolicy,
-  view,
 } from './manager-harness.js';
 
 let h: Harness | undefined;
@@ -44,8 +43,8 @@ function gated(agents: SimulatedAgents, open: () => boolean, patch: Partial<Agen
   return { ...client, ...patch };
 }
 
-/** A first manager drives `s1` to CREATING, then stops listening: reports reach nobody. */
-async function creatingThenCrash(patch: Partial<AgentClient> = {}) {
+/** A first manager drives `ids` to CREATING, then stops listening: reports reach nobody. */
+async function creatingThenCrash(patch: Partial<AgentClient> = {}, ids = ['s1']) {
   const store = new MemoryStore();
   const clock = new ManualClock(0);
   const agents = new SimulatedAgents({ clock });
@@ -58,11 +57,14 @@ async function creatingThenCrash(patch: Partial<AgentClient> = {}) {
     agents: gated(agents, () => listening, patch),
   });
   await first.registerAgent({ id: 'a1', capacity: AGENT_CAPACITY, schedulable: true });
-  const id = await first.submit(spec({ id: 's1' }));
+  for (const id of ids) await first.submit(spec({ id }));
   h = harness(store, agents, clock, first);
-  await runUntil(h, async () => (await view(h as Harness, id)).status === 'CREATING');
+  await runUntil(h, async () => {
+    const statuses = await store.transaction((tx) => tx.statusOf(ids));
+    return ids.every((id) => statuses.get(id) === 'CREATING');
+  });
   listening = false;
-  return { store, clock, agents, id };
+  return { store, clock, agents, id: ids[0] as string };
 }
 
 /** Counts `getSessions` calls made through the store. */
@@ -218,6 +220,51 @@ describe('recover: answers that concern their session', () => {
     h = harness(store, agents, clock, manager);
     for (const name of ['s1', 's2', 's3']) await runUntilStatus(h, name, 'RUNNING');
     expect(agents.calls('pullImages', { sessionId: 's2' })).toBe(1);
+  });
+});
+
+describe('recover: a store that fails mid-way', () => {
+  it('rejects with the store error while the next batch is being decided, and writes nothing of it', async () => {
+    const { store, clock, agents } = await creatingThenCrash({}, ['s1', 's2', 's3']);
+    clock.advance(10_000);
+    agents.deliverDue();
+    // A store whose writes fail from the second verification batch on.
+    let writes = 0;
+    const failing: SessionStore = {
+      transaction: (work) =>
+        store.transaction((tx) => {
+          const wrapped = Object.create(tx) as StoreTx;
+          wrapped.applyMany = async (batch) => {
+            writes += 1;
+            if (writes >= 2) throw new Error('disk full');
+            return tx.applyMany ? tx.applyMany(batch) : [];
+          };
+          return work(wrapped);
+        }),
+      close: () => store.close(),
+    };
+    const slowInspect = {
+      inspectKernels: async (effect: Parameters<AgentClient['inspectKernels']>[0]) => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return agents.inspectKernels(effect);
+      },
+    };
+    const manager = createSessionManager({
+      store: failing,
+      clock,
+      policy: testPolicy,
+      batchSize: 1,
+      agents: gated(agents, () => true, slowInspect),
+    });
+    await expect(manager.recover()).rejects.toThrow('disk full');
+    const statuses = await store.transaction((tx) => tx.statusOf(['s1', 's2', 's3']));
+    expect([...statuses.values()].sort()).toEqual(['CREATING', 'CREATING', 'RUNNING']);
+    // A manager on the healthy store finishes the job.
+    const healthy = createSessionManager({ store, clock, policy: testPolicy, agents });
+    await healthy.recover();
+    h = harness(store, agents, clock, healthy);
+    for (const name of ['s1', 's2', 's3']) await runUntilStatus(h, name, 'RUNNING');
+    expect(agents.calls('createKernels')).toBe(3);
   });
 });
 

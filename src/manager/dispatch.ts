@@ -15,7 +15,7 @@ import type {
   SessionRow,
   StoreTx,
 } from './ports.js';
-import type { Round, Runtime } from './runtime.js';
+import { awaitedLater, type Round, type Runtime } from './runtime.js';
 import {
   applyPlanned,
   type PlannedBatch,
@@ -77,9 +77,11 @@ export async function dispatchAll(runtime: Runtime, round: Round): Promise<void>
     // Rows read up front are good for one batch: after it, they are read again with the write.
     for (const row of rows) sessions.delete(row.sessionId);
     await writing;
-    writing = settlement
-      ? round.inTransaction(runtime, (tx) => applySettle(runtime, round, tx, settlement))
-      : settle(runtime, round, rows, answers, new Map());
+    writing = awaitedLater(
+      settlement
+        ? round.inTransaction(runtime, (tx) => applySettle(runtime, round, tx, settlement))
+        : settle(runtime, round, rows, answers, new Map()),
+    );
   }
   await writing;
 }

@@ -79,6 +79,15 @@ export function unblocksPlacement(notice: TransitionNotice): boolean {
   return UNBLOCKING.has(notice.to);
 }
 
+/**
+ * Marks `promise`, which the caller awaits later, as handled now: a rejection before that
+ * `await` is not reported as unhandled (which would end the process); the `await` still throws.
+ */
+export function awaitedLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
 /** A mutex over promises: `run(work)` starts `work` after every earlier `run` has settled. */
 export function serialQueue(): <T>(work: () => Promise<T>) => Promise<T> {
   let tail: Promise<unknown> = Promise.resolve();

@@ -12,7 +12,7 @@ import type { SessionEvent } from '../core/events.js';
 import { inspectionsOf } from './core-bridge.js';
 import { describeError } from './logger.js';
 import type { InspectResult, SessionRow } from './ports.js';
-import type { Round, Runtime } from './runtime.js';
+import { awaitedLater, type Round, type Runtime } from './runtime.js';
 import { applyPlanned, type PlannedBatch, planMany, type SendItem } from './send-many.js';
 
 /** Upper bound on the CREATING sessions `recover` verifies in one pass. */
@@ -44,7 +44,7 @@ export async function verifyCreating(runtime: Runtime, round: Round): Promise<vo
       waiting.slice(start, start + runtime.batchSize),
     );
     await writing;
-    writing = writeBatch(runtime, round, batch);
+    writing = awaitedLater(writeBatch(runtime, round, batch));
   }
   await writing;
 }
