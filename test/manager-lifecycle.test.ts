@@ -41,3 +41,22 @@ describe('manager: the happy path', () => {
     ]);
   });
 });
+
+describe('manager: the schedule stage', () => {
+  it('looks past a full batch of sessions it cannot place to newer ones that fit', async () => {
+    h = await createHarness({ batchSize: 2 });
+    const huge = { kernels: [{ slots: { cpu: 64_000, mem: 1024 } }] };
+    await h.manager.submit(spec({ id: 's1', ...huge }));
+    await h.manager.submit(spec({ id: 's2', ...huge }));
+    await h.manager.submit(spec({ id: 's3' }));
+    await tick(h);
+    expect((await view(h, 's1')).status).toBe('PENDING');
+    expect((await view(h, 's2')).status).toBe('PENDING');
+    expect((await view(h, 's3')).status).toBe('SCHEDULED');
+    expect(reserved(h, 'a1')).toEqual({ cpu: 1000, mem: 1024 });
+    // The next round starts from the oldest again: still PENDING, the newest still placed.
+    await tick(h);
+    expect((await view(h, 's1')).status).toBe('PENDING');
+    expect((await view(h, 's3')).status).toBe('PREPARING');
+  });
+});

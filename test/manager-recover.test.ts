@@ -223,6 +223,54 @@ describe('recover: answers that concern their session', () => {
   });
 });
 
+describe('recover: a create sent again and refused', () => {
+  it('inspects before anything else: the first send may have made the kernel', async () => {
+    const store = new MemoryStore();
+    const clock = new ManualClock(0);
+    const agents = new SimulatedAgents({ clock });
+    agents.addAgent({ id: 'a1', capacity: AGENT_CAPACITY });
+    // The first manager's create reaches the agent; its answer is lost (the connection drops),
+    // and the manager stops there.
+    let sent = false;
+    const first = createSessionManager({
+      store,
+      clock,
+      policy: testPolicy,
+      agents: gated(agents, () => !sent, {
+        createKernels: async (effect) => {
+          await agents.createKernels(effect);
+          sent = true;
+          throw new Error('connection reset');
+        },
+      }),
+    });
+    await first.registerAgent({ id: 'a1', capacity: AGENT_CAPACITY, schedulable: true });
+    const id = await first.submit(spec({ id: 's1' }));
+    h = harness(store, agents, clock, first);
+    await runUntil(h, async () => sent);
+    expect(agents.liveKernels()).toHaveLength(1);
+    // The re-sent create is turned away at the door: busy, nothing done.
+    const busy = { class: 'transient' as const, code: 'agent-busy', message: 'agent busy' };
+    agents.script({ sessionId: 's1', op: 'createKernels', failure: busy });
+    const manager = createSessionManager({ store, clock, policy: testPolicy, agents });
+    const notices: TransitionNotice[] = [];
+    manager.subscribe((notice) => notices.push(notice));
+    await manager.recover();
+    // Refused again, the create counts as ambiguous: the chart inspects, finds the kernel being
+    // created by the first send, and waits for it (no second attempt).
+    expect(notices.map(({ to, substate }) => [to, substate])).toEqual([
+      ['CREATING', 'verifying.waiting'],
+      ['CREATING', 'creating'],
+    ]);
+    expect(agents.calls('inspectKernels')).toBe(1);
+    h = harness(store, agents, clock, manager);
+    await runUntilStatus(h, id, 'RUNNING');
+    // One kernel, made by the first send; no second attempt.
+    expect(agents.liveKernels()).toHaveLength(1);
+    expect((await manager.get(id))?.attempts.create).toBe(1);
+  });
+});
+
 describe('recover: a store that fails mid-way', () => {
   it('rejects with the store error while the next batch is being decided, and writes nothing of it', async () => {
     const { store, clock, agents } = await creatingThenCrash({}, ['s1', 's2', 's3']);

@@ -653,6 +653,21 @@ export function storeContract(
         expect(await tx((t) => t.claimSessions(['RUNNING'], 10))).toEqual([]);
       });
 
+      it('goes on after a cursor: ties broken by id, the cursor itself left out', async () => {
+        await seed();
+        const cursorAt = (submittedAt: number, id: string) => ({ submittedAt, id });
+        const claim = (cursor: { submittedAt: number; id: string }, limit = 10) =>
+          tx((t) => t.claimSessions(['PENDING'], limit, cursor));
+        expect(ids(await claim(cursorAt(10, 's1')))).toEqual(['s2a', 's2b', 's3']);
+        expect(ids(await claim(cursorAt(20, 's2a'), 1))).toEqual(['s2b']);
+        expect(ids(await claim(cursorAt(20, 's2')))).toEqual(['s2a', 's2b', 's3']);
+        expect(ids(await claim(cursorAt(15, 'zz')))).toEqual(['s2a', 's2b', 's3']);
+        expect(ids(await claim(cursorAt(30, 's3')))).toEqual([]);
+        expect(
+          ids(await tx((t) => t.claimSessions(['SCHEDULED', 'PENDING'], 2, cursorAt(5, 'r1')))),
+        ).toEqual(['s1', 's2a']);
+      });
+
       it('merges several statuses into one oldest-first list', async () => {
         await seed();
         expect(ids(await tx((t) => t.claimSessions(['SCHEDULED', 'PENDING'], 3)))).toEqual([

@@ -8,12 +8,16 @@ import type { SessionEvent } from '../core/events.js';
 import { AGENT_LOST_CODE, type Failure } from '../core/types.js';
 import type { AgentCallResult, InspectResult } from './ports.js';
 
-/** The events an answer stands for; `retry` when the call must be made again later. */
+/**
+ * The events an answer stands for; `retry` when the call must be made again later. `resent`:
+ * the call had been sent before (a re-dispatch after a crash or an expired lease).
+ */
 export function answerEvents(
   context: SessionContext,
   effect: AgentEffect,
   answer: AgentCallResult | InspectResult,
   now: number,
+  resent = false,
 ): SessionEvent[] | 'retry' {
   const { agentId, attempt } = effect;
   switch (effect.type) {
@@ -22,7 +26,7 @@ export function answerEvents(
     case 'createKernels':
       return answer.ok
         ? []
-        : [{ type: 'CREATE_FAILED', now, agentId, attempt, ...failure(answer) }];
+        : [{ type: 'CREATE_FAILED', now, agentId, attempt, ...createFailure(answer, resent) }];
     case 'inspectKernels':
       return inspectEvents(effect, answer as InspectResult, now);
     case 'destroyKernels':
@@ -32,6 +36,21 @@ export function answerEvents(
 
 function failure(answer: { ok: false; failure: Failure }): { failure: Failure } {
   return { failure: answer.failure };
+}
+
+/**
+ * A refused create that had been sent before says nothing of the earlier send, which may have
+ * made the kernels (an agent busy now, or out of capacity because of them): the outcome is
+ * unknown, so the failure is ambiguous and the chart inspects the agent before anything else.
+ * A lost agent took any kernel with it; an ambiguous failure already is one.
+ */
+function createFailure(answer: { ok: false; failure: Failure }, resent: boolean) {
+  const { failure: original } = answer;
+  if (!resent || original.class === 'agent' || original.class === 'ambiguous') {
+    return { failure: original };
+  }
+  const message = `${original.message} (the create had been sent before: it may have made the kernels)`;
+  return { failure: { ...original, class: 'ambiguous' as const, message } };
 }
 
 function inspectEvents(

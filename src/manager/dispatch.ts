@@ -298,7 +298,8 @@ function planSettle(
       items.push({
         sessionId: row.sessionId,
         events: (_session, snapshot) => {
-          const events = answerEvents(contextOf(snapshot), row.effect, answer, round.now);
+          const resent = row.tries > 0;
+          const events = answerEvents(contextOf(snapshot), row.effect, answer, round.now, resent);
           if (events !== 'retry') return events;
           settlement.retried.add(row.key);
           return [];

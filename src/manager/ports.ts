@@ -37,6 +37,12 @@ export interface SessionRow {
   snapshot: unknown;
 }
 
+/** A position in claim order: the session claimed last. */
+export interface ClaimCursor {
+  submittedAt: number;
+  id: string;
+}
+
 /** The columns of a session row that say where it is, without its snapshot. */
 export type SessionHead = Pick<SessionRow, 'version' | 'status' | 'substate'>;
 
@@ -114,10 +120,15 @@ export interface StoreTx {
   /** Sessions by id (missing ids are absent from the result). */
   getSessions(ids: string[]): Promise<SessionRow[]>;
   /**
-   * Sessions in `statuses`, oldest first, at most `limit`, locked to this transaction; rows
-   * another transaction holds are skipped, not waited for.
+   * Sessions in `statuses`, oldest first (submittedAt, then id), at most `limit`, locked to
+   * this transaction; rows another transaction holds are skipped, not waited for. With `after`,
+   * only sessions that come after it in that order (a claim can go on where the last ended).
    */
-  claimSessions(statuses: readonly Status[], limit: number): Promise<SessionRow[]>;
+  claimSessions(
+    statuses: readonly Status[],
+    limit: number,
+    after?: ClaimCursor,
+  ): Promise<SessionRow[]>;
   /** Per owner, among sessions in `statuses`: how many, and the sum of their holds. */
   ownerUsage(statuses: readonly Status[]): Promise<Map<string, { sessions: number; slots: Slots }>>;
   /** Status of each given session id that exists (for dependency predicates). */

@@ -8,7 +8,7 @@ import { HOLDING_STATUSES } from '../core/types.js';
 import { contextOf } from './core-bridge.js';
 import { AgentCache, placeBatch } from './placement/index.js';
 import { isPlaced, type PendingSession, type PlacementResult } from './placement/types.js';
-import type { SessionRow, StoreTx } from './ports.js';
+import type { ClaimCursor, SessionRow, StoreTx } from './ports.js';
 import type { Round, Runtime } from './runtime.js';
 import { MAX_BATCHES_PER_STAGE } from './stages.js';
 import { isolated, stepMany } from './step.js';
@@ -20,22 +20,37 @@ interface Candidate {
 }
 
 /**
- * Places PENDING sessions a batch per transaction. Another batch runs only while the last one
- * was full and placed something; otherwise the same blocked sessions would be tried again.
+ * Places PENDING sessions a batch per transaction, oldest first. Each batch goes on after the
+ * last session the one before claimed, so sessions that cannot be placed (a dependency not
+ * done, an owner at its limit, no agent that fits) do not hide newer ones; the next round
+ * starts from the oldest again.
  */
 export async function scheduleStage(runtime: Runtime, round: Round): Promise<void> {
   if (!runtime.placement.shouldRun(round.now)) return;
-  let more = true;
-  for (let batch = 0; more && batch < MAX_BATCHES_PER_STAGE; batch += 1) {
-    more = await round.inTransaction(runtime, (tx) => scheduleBatch(runtime, round, tx));
+  let next: ClaimCursor | undefined;
+  let placed = 0;
+  for (let batch = 0; batch < MAX_BATCHES_PER_STAGE; batch += 1) {
+    const after = next;
+    const result = await round.inTransaction(runtime, (tx) =>
+      scheduleBatch(runtime, round, tx, after),
+    );
+    placed += result.placed;
+    next = result.next;
+    if (next === undefined) return;
   }
-  // Stopped by the cap with sessions still being placed: carry on next round.
-  if (more) runtime.placement.touch();
+  // Stopped by the cap with sessions left to look at, while placing: carry on next round.
+  if (placed > 0) runtime.placement.touch();
 }
 
-async function scheduleBatch(runtime: Runtime, round: Round, tx: StoreTx): Promise<boolean> {
-  const rows = await tx.claimSessions(['PENDING'], runtime.batchSize);
-  if (rows.length === 0) return false;
+/** Places one batch; says how many it placed and where the next batch starts (if any). */
+async function scheduleBatch(
+  runtime: Runtime,
+  round: Round,
+  tx: StoreTx,
+  after: ClaimCursor | undefined,
+): Promise<{ placed: number; next?: ClaimCursor }> {
+  const rows = await tx.claimSessions(['PENDING'], runtime.batchSize, after);
+  if (rows.length === 0) return { placed: 0 };
   const candidates = await readCandidates(runtime, round, rows);
   const results = placeBatch(
     runtime.picker,
@@ -55,7 +70,9 @@ async function scheduleBatch(runtime: Runtime, round: Round, tx: StoreTx): Promi
   const placed = outcomes.filter(
     (outcome, index) => outcome?.kind === 'applied' && items[index]!.event.type === 'SCHEDULE',
   ).length;
-  return rows.length === runtime.batchSize && placed > 0;
+  if (rows.length < runtime.batchSize) return { placed };
+  const last = rows[rows.length - 1] as SessionRow;
+  return { placed, next: { submittedAt: last.submittedAt, id: last.id } };
 }
 
 /** Each manager's agents kept between batches (see `AgentCache`). */

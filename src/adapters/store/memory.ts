@@ -3,6 +3,7 @@ import type { Slots, Status } from '../../core/types.js';
 import type {
   AgentRow,
   ApplyResult,
+  ClaimCursor,
   HistoryRow,
   OutboxRow,
   SessionHead,
@@ -136,9 +137,13 @@ class MemoryTx implements StoreTx {
     return rows;
   }
 
-  async claimSessions(statuses: readonly Status[], limit: number): Promise<SessionRow[]> {
+  async claimSessions(
+    statuses: readonly Status[],
+    limit: number,
+    after?: ClaimCursor,
+  ): Promise<SessionRow[]> {
     this.check('claimSessions');
-    const entries = statuses.flatMap((status) => this.state.byStatus.scan(status, limit));
+    const entries = statuses.flatMap((status) => this.state.byStatus.scan(status, limit, after));
     entries.sort((a, b) => a.submittedAt - b.submittedAt || (a.id < b.id ? -1 : 1));
     return entries.slice(0, limit).map((entry) => {
       return this.copy(this.state.sessions.get(entry.id)?.row as SessionRow);

@@ -15,7 +15,9 @@ interface List {
   stale: number;
 }
 
-const before = (a: IndexEntry, b: IndexEntry): boolean =>
+type Key = Omit<IndexEntry, 'gen'>;
+
+const before = (a: Key, b: Key): boolean =>
   a.submittedAt < b.submittedAt || (a.submittedAt === b.submittedAt && a.id < b.id);
 
 /**
@@ -46,14 +48,19 @@ export class StatusIndex {
     if (list.stale > 64 && list.stale * 2 > list.items.length - list.head) this.compact(list);
   }
 
-  /** Live entries of `status` in order, at most `limit`. */
-  scan(status: Status, limit: number): IndexEntry[] {
+  /** Live entries of `status` in order, at most `limit`; with `after`, those after it only. */
+  scan(status: Status, limit: number, after?: Key): IndexEntry[] {
     const list = this.lists.get(status);
     if (list === undefined) return [];
     this.skipStaleHead(list);
     const out: IndexEntry[] = [];
     const items = list.items;
-    for (let i = list.head; i < items.length && out.length < limit; i += 1) {
+    let start = list.head;
+    if (after !== undefined) {
+      start = this.position(list, after);
+      while (start < items.length && !before(after, items[start] as IndexEntry)) start += 1;
+    }
+    for (let i = start; i < items.length && out.length < limit; i += 1) {
       const entry = items[i] as IndexEntry;
       if (this.isLive(entry)) out.push(entry);
     }
@@ -74,7 +81,7 @@ export class StatusIndex {
     list.stale = 0;
   }
 
-  private position(list: List, entry: IndexEntry): number {
+  private position(list: List, entry: Key): number {
     let low = list.head;
     let high = list.items.length;
     while (low < high) {

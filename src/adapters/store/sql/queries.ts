@@ -20,12 +20,17 @@ export const AGENTS = `SELECT ${AGENT_FIELDS} FROM agents ORDER BY id`;
 
 export const GET_SESSIONS = `SELECT ${SESSION_FIELDS} FROM sessions WHERE id = ANY($1::text[])`;
 
-/** One status: the (status, submitted_at, id) index yields rows in order and stops at $2. */
+/**
+ * One status: the (status, submitted_at, id) index yields rows in order from the cursor
+ * ($3, $4; -Infinity and '' for the start) and stops at $2.
+ */
 export const CLAIM_ONE_STATUS = `SELECT ${SESSION_FIELDS} FROM sessions WHERE status = $1
+  AND (submitted_at, id) > ($3::double precision, $4::text)
   ORDER BY submitted_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`;
 
 export const CLAIM_STATUSES = `SELECT ${SESSION_FIELDS} FROM sessions
-  WHERE status = ANY($1::text[]) ORDER BY submitted_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`;
+  WHERE status = ANY($1::text[]) AND (submitted_at, id) > ($3::double precision, $4::text)
+  ORDER BY submitted_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`;
 
 export const OWNER_USAGE = `SELECT owner, count(*)::int AS sessions,
   sum(held_cpu)::float8 AS cpu_held, sum(held_mem)::float8 AS mem_held,

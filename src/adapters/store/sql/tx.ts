@@ -7,6 +7,7 @@ import type { Slots, Status } from '../../../core/types.js';
 import type {
   AgentRow,
   ApplyResult,
+  ClaimCursor,
   HistoryRow,
   OutboxRow,
   SessionHead,
@@ -80,12 +81,17 @@ export class SqlStoreTx implements StoreTx {
     });
   }
 
-  async claimSessions(statuses: readonly Status[], limit: number): Promise<SessionRow[]> {
+  async claimSessions(
+    statuses: readonly Status[],
+    limit: number,
+    after?: ClaimCursor,
+  ): Promise<SessionRow[]> {
     const sql = await this.use('claimSessions');
+    const from = after === undefined ? ['-Infinity', ''] : [after.submittedAt, after.id];
     const { rows } =
       statuses.length === 1
-        ? await sql.query<Row>(q.CLAIM_ONE_STATUS, [statuses[0], limit])
-        : await sql.query<Row>(q.CLAIM_STATUSES, [statuses, limit]);
+        ? await sql.query<Row>(q.CLAIM_ONE_STATUS, [statuses[0], limit, ...from])
+        : await sql.query<Row>(q.CLAIM_STATUSES, [statuses, limit, ...from]);
     const claimed = rows.map(decodeSession);
     for (const row of claimed) this.held.set(row.id, row.version);
     return claimed;
