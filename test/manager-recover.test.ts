@@ -67,6 +67,15 @@ async function creatingThenCrash(patch: Partial<AgentClient> = {}, ids = ['s1'])
   return { store, clock, agents, id: ids[0] as string };
 }
 
+/** A fresh manager on `store` after `recover()`, with the notices recovery published. */
+async function recovered(store: SessionStore, clock: ManualClock, agents: SimulatedAgents) {
+  const manager = createSessionManager({ store, clock, policy: testPolicy, agents });
+  const notices: TransitionNotice[] = [];
+  manager.subscribe((notice) => notices.push(notice));
+  await manager.recover();
+  return { manager, notices };
+}
+
 /** Counts `getSessions` calls made through the store. */
 function countingReads(store: SessionStore) {
   const counts = { getSessions: 0 };
@@ -116,10 +125,7 @@ describe('recover', () => {
     const { store, clock, agents, id } = await creatingThenCrash();
     clock.advance(10_000);
     expect(agents.deliverDue()).toBe(2); // creating and started, to nobody
-    const manager = createSessionManager({ store, clock, policy: testPolicy, agents });
-    const notices: TransitionNotice[] = [];
-    manager.subscribe((notice) => notices.push(notice));
-    await manager.recover();
+    const { manager, notices } = await recovered(store, clock, agents);
     expect(notices.map(({ from, to, substate }) => [from, to, substate])).toEqual([
       ['CREATING', 'RUNNING', ''],
     ]);
@@ -133,10 +139,7 @@ describe('recover', () => {
 
   it('records a kernel still being created and lets its report finish the start', async () => {
     const { store, clock, agents, id } = await creatingThenCrash();
-    const manager = createSessionManager({ store, clock, policy: testPolicy, agents });
-    const notices: TransitionNotice[] = [];
-    manager.subscribe((notice) => notices.push(notice));
-    await manager.recover();
+    const { manager, notices } = await recovered(store, clock, agents);
     expect(notices).toEqual([]);
     expect((await manager.get(id))?.substate).toBe('creating');
     expect(agents.calls('inspectKernels')).toBe(1);
@@ -155,10 +158,7 @@ describe('recover', () => {
         return agents.createKernels(effect);
       },
     });
-    const manager = createSessionManager({ store, clock, policy: testPolicy, agents });
-    const notices: TransitionNotice[] = [];
-    manager.subscribe((notice) => notices.push(notice));
-    await manager.recover();
+    const { manager, notices } = await recovered(store, clock, agents);
     // The direct inspection finds nothing: VERIFY. The chart's own inspection, sent through the
     // outbox before recover() returns, finds nothing either: the create failed, retry later.
     expect(notices.map(({ to, substate }) => [to, substate])).toEqual([
@@ -252,10 +252,7 @@ describe('recover: a create sent again and refused', () => {
     // The re-sent create is turned away at the door: busy, nothing done.
     const busy = { class: 'transient' as const, code: 'agent-busy', message: 'agent busy' };
     agents.script({ sessionId: 's1', op: 'createKernels', failure: busy });
-    const manager = createSessionManager({ store, clock, policy: testPolicy, agents });
-    const notices: TransitionNotice[] = [];
-    manager.subscribe((notice) => notices.push(notice));
-    await manager.recover();
+    const { manager, notices } = await recovered(store, clock, agents);
     // Refused again, the create counts as ambiguous: the chart inspects, finds the kernel being
     // created by the first send, and waits for it (no second attempt).
     expect(notices.map(({ to, substate }) => [to, substate])).toEqual([
