@@ -49,7 +49,8 @@ function createFailure(answer: { ok: false; failure: Failure }, resent: boolean)
   if (!resent || original.class === 'agent' || original.class === 'ambiguous') {
     return { failure: original };
   }
-  const message = `${original.message} (the create had been sent before: it may have made the kernels)`;
+  const message =
+    `${original.message} ` + '(the create had been sent before: it may have made the kernels)';
   return { failure: { ...original, class: 'ambiguous' as const, message } };
 }
 
