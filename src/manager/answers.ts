@@ -38,6 +38,9 @@ function failure(answer: { ok: false; failure: Failure }): { failure: Failure } 
   return { failure: answer.failure };
 }
 
+/** What a refused create that had been sent before adds to its failure message. */
+const RESENT_CREATE = '(the create had been sent before: it may have made the kernels)';
+
 /**
  * A refused create that had been sent before says nothing of the earlier send, which may have
  * made the kernels (an agent busy now, or out of capacity because of them): the outcome is
@@ -49,8 +52,7 @@ function createFailure(answer: { ok: false; failure: Failure }, resent: boolean)
   if (!resent || original.class === 'agent' || original.class === 'ambiguous') {
     return { failure: original };
   }
-  const message =
-    `${original.message} ` + '(the create had been sent before: it may have made the kernels)';
+  const message = `${original.message} ${RESENT_CREATE}`;
   return { failure: { ...original, class: 'ambiguous' as const, message } };
 }
 
