@@ -16,65 +16,22 @@
  * in the outbox, which keeps retrying it until the agent confirms (or is lost).
  */
 import { raise } from 'xstate';
-import type { SessionContext } from '../src/core/context.js';
-import type { Status } from '../src/core/types.js';
-import {
-  createParams,
-  destroyParams,
-  inspectParams,
-  notifyParams,
-  pullParams,
-  releaseParams,
-  reserveParams,
-} from './session.effects.js';
 import { BEFORE_RUNNING } from './session.model.js';
+import {
+  agentLost,
+  announce,
+  cleanupTimedOut,
+  createIncomplete,
+  createKernels,
+  destroyKernels,
+  inspectKernels,
+  pullImages,
+  pullTimedOut,
+  release,
+  reserve,
+} from './session.parts.js';
 import { sessionSetup } from './session.setup.js';
 import { initialContext } from './session.update.js';
-
-type Args = { context: SessionContext; event: { type: string } };
-
-/** Entry actions of a resting state: notify the change, then record the status. */
-function announce(to: Status, substate: string) {
-  return [
-    {
-      type: 'notify',
-      params: ({ context, event }: Args) => notifyParams(context, event, to, substate),
-    },
-    { type: 'enterStatus', params: { status: to } },
-  ] as const;
-}
-
-const reserve = { type: 'reserve', params: ({ context }: Args) => reserveParams(context) } as const;
-const release = { type: 'release', params: ({ context }: Args) => releaseParams(context) } as const;
-const pullImages = {
-  type: 'pullImages',
-  params: ({ context }: Args) => pullParams(context),
-} as const;
-const createKernels = {
-  type: 'createKernels',
-  params: ({ context }: Args) => createParams(context),
-} as const;
-const inspectKernels = {
-  type: 'inspectKernels',
-  params: ({ context }: Args) => inspectParams(context),
-} as const;
-const destroyKernels = {
-  type: 'destroyKernels',
-  params: ({ context }: Args) => destroyParams(context),
-} as const;
-
-const agentLost = { class: 'agent', code: 'agent-lost', message: 'the agent was lost' } as const;
-const pullTimedOut = {
-  class: 'transient',
-  code: 'pull-timeout',
-  message: 'the image pull did not finish within the pull timeout',
-} as const;
-const cleanupTimedOut = { type: 'noteTimeout', params: { stage: 'cleanup' } } as const;
-const createIncomplete = {
-  class: 'transient',
-  code: 'create-incomplete',
-  message: 'verification found kernels of the attempt missing or not started in time',
-} as const;
 
 /** The session chart. Input: `SessionInput`; events: `SessionEvent`; context: `SessionContext`. */
 export const sessionMachine = sessionSetup.createMachine({
