@@ -15,7 +15,7 @@ import type {
   SessionRow,
   StoreTx,
 } from './ports.js';
-import { awaitedLater, type Round, type Runtime } from './runtime.js';
+import { pipelined, type Round, type Runtime } from './runtime.js';
 import {
   applyPlanned,
   type PlannedBatch,
@@ -65,25 +65,25 @@ export async function dispatchAll(runtime: Runtime, round: Round): Promise<void>
       claimed.filter(needsSession).map((row) => row.sessionId),
     ),
   );
-  let writing: Promise<void> = Promise.resolve();
-  for (let start = 0; start < claimed.length; start += runtime.batchSize) {
-    const rows = claimed.slice(start, start + runtime.batchSize);
-    const answers = await callAll(runtime, round, rows);
-    // A failed pull or create, or a session an earlier batch wrote, is read with the write.
-    const settlement =
-      unread(rows, answers, sessions).length === 0
-        ? planSettle(runtime, round, rows, answers, sessions)
-        : undefined;
-    // Rows read up front are good for one batch: after it, they are read again with the write.
-    for (const row of rows) sessions.delete(row.sessionId);
-    await writing;
-    writing = awaitedLater(
+  await pipelined(
+    claimed,
+    runtime.batchSize,
+    async (rows) => {
+      const answers = await callAll(runtime, round, rows);
+      // A failed pull or create, or a session an earlier batch wrote, is read with the write.
+      const settlement =
+        unread(rows, answers, sessions).length === 0
+          ? planSettle(runtime, round, rows, answers, sessions)
+          : undefined;
+      // Rows read up front are good for one batch: after it, they are read again with the write.
+      for (const row of rows) sessions.delete(row.sessionId);
+      return { rows, answers, settlement };
+    },
+    ({ rows, answers, settlement }) =>
       settlement
         ? round.inTransaction(runtime, (tx) => applySettle(runtime, round, tx, settlement))
         : settle(runtime, round, rows, answers, new Map()),
-    );
-  }
-  await writing;
+  );
 }
 
 /** Calls the agents for `rows`, then feeds the answers back in one transaction. */
@@ -127,9 +127,14 @@ async function readSessions(tx: StoreTx, ids: string[]): Promise<Map<string, Ses
   return new Map(rows.map((row) => [row.id, row]));
 }
 
+/** Pulls and creates: calls a session may no longer want, whose acceptance means nothing. */
+function isPullOrCreate(row: OutboxRow): boolean {
+  return row.effect.type === 'pullImages' || row.effect.type === 'createKernels';
+}
+
 /** Whether the answer to a row may mean something to its session (all but an accepted call). */
 function needsSession(row: OutboxRow): boolean {
-  return row.effect.type !== 'pullImages' && row.effect.type !== 'createKernels';
+  return !isPullOrCreate(row);
 }
 
 /** Whether this answer to this row must be sent to its session. */
@@ -160,9 +165,7 @@ async function claim(runtime: Runtime, round: Round, tx: StoreTx, horizon: numbe
  * without reading the snapshot; the others are checked in full by `isStale`.
  */
 async function staleKeys(runtime: Runtime, tx: StoreTx, due: OutboxRow[]): Promise<Set<string>> {
-  const guarded = due.filter(
-    (row) => row.effect.type === 'pullImages' || row.effect.type === 'createKernels',
-  );
+  const guarded = due.filter(isPullOrCreate);
   if (guarded.length === 0) return new Set();
   const heads = tx.headsOf ? await tx.headsOf(uniqueSessions(guarded)) : new Map();
   const unsure = guarded.filter((row) => !writtenByCurrent(row, heads.get(row.sessionId)));

@@ -80,12 +80,25 @@ export function unblocksPlacement(notice: TransitionNotice): boolean {
 }
 
 /**
- * Marks `promise`, which the caller awaits later, as handled now: a rejection before that
- * `await` is not reported as unhandled (which would end the process); the `await` still throws.
+ * Runs `items` a batch of `size` at a time, each batch prepared (`prepare`: the manager's own
+ * work, agent calls included) while the one before is written (`write`: a store transaction).
+ * Writes run one at a time, in order; the first that fails rejects the run.
  */
-export function awaitedLater<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => undefined);
-  return promise;
+export async function pipelined<T, P>(
+  items: readonly T[],
+  size: number,
+  prepare: (batch: T[]) => Promise<P>,
+  write: (prepared: P) => Promise<void>,
+): Promise<void> {
+  let writing: Promise<void> = Promise.resolve();
+  for (let start = 0; start < items.length; start += size) {
+    const prepared = await prepare(items.slice(start, start + size));
+    await writing;
+    writing = write(prepared);
+    // Awaited at the next batch or below; a rejection meanwhile is not an unhandled one.
+    writing.catch(() => undefined);
+  }
+  await writing;
 }
 
 /** A mutex over promises: `run(work)` starts `work` after every earlier `run` has settled. */

@@ -10,13 +10,11 @@
 import type { AgentEffect } from '../core/effects.js';
 import type { SessionEvent } from '../core/events.js';
 import { inspectionsOf } from './core-bridge.js';
+import { RECOVER_LIMIT } from './dispatch.js';
 import { describeError } from './logger.js';
 import type { InspectResult, SessionRow } from './ports.js';
-import { awaitedLater, type Round, type Runtime } from './runtime.js';
+import { pipelined, type Round, type Runtime } from './runtime.js';
 import { applyPlanned, type PlannedBatch, planMany, type SendItem } from './send-many.js';
-
-/** Upper bound on the CREATING sessions `recover` verifies in one pass. */
-const RECOVER_SCAN = 1_000_000;
 
 type Inspection = Extract<AgentEffect, { type: 'inspectKernels' }>;
 
@@ -33,20 +31,15 @@ interface Check {
  */
 export async function verifyCreating(runtime: Runtime, round: Round): Promise<void> {
   const rows = await round.inTransaction(runtime, (tx) =>
-    tx.claimSessions(['CREATING'], RECOVER_SCAN),
+    tx.claimSessions(['CREATING'], RECOVER_LIMIT),
   );
   const waiting = rows.filter((row) => row.substate === 'creating');
-  let writing: Promise<void> = Promise.resolve();
-  for (let start = 0; start < waiting.length; start += runtime.batchSize) {
-    const batch = await decideBatch(
-      runtime,
-      round,
-      waiting.slice(start, start + runtime.batchSize),
-    );
-    await writing;
-    writing = awaitedLater(writeBatch(runtime, round, batch));
-  }
-  await writing;
+  await pipelined(
+    waiting,
+    runtime.batchSize,
+    (batch) => decideBatch(runtime, round, batch),
+    (decided) => writeBatch(runtime, round, decided),
+  );
 }
 
 interface DecidedBatch {
