@@ -4,7 +4,6 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreInvariantError } from '../src/adapters/store/errors.js';
-import type { Status } from '../src/core/types.js';
 import type { SessionRow, SessionStore, StoreTx, TransitionWrite } from '../src/manager/ports.js';
 
 import { queueContract } from './store-contract-queues.js';
@@ -329,92 +328,6 @@ export function storeContract(
       });
     });
 
-    describe('history', () => {
-      it('keeps history rows per session in the order written', async () => {
-        const first = historyRow('s1', 1, 'PENDING', 'SCHEDULED');
-        const second = {
-          ...historyRow('s1', 2, 'SCHEDULED', 'CANCELLED'),
-          reason: 'user-cancelled',
-        };
-        await insert(sessionRow('s1'), { history: [first] });
-        await insert(sessionRow('s2'), { history: [historyRow('s2', 5, 'PENDING', 'ERROR')] });
-        await tx((t) =>
-          t.apply(transitionWrite(sessionRow('s1', { version: 2 }), { history: [second] })),
-        );
-        expect(await tx((t) => t.history('s1'))).toEqual([first, second]);
-        expect(await tx((t) => t.history('unknown'))).toEqual([]);
-      });
-    });
-
-    describe('transactions', () => {
-      it('returns what the work returns and commits its writes', async () => {
-        const value = await tx(async (t) => {
-          await t.apply(transitionWrite(sessionRow('s1')));
-          return 42;
-        });
-        expect(value).toBe(42);
-        expect(await tx((t) => t.statuses())).toEqual(new Map([['s1', 'PENDING']]));
-      });
-
-      it('rolls back every write of a transaction whose work throws, and rethrows', async () => {
-        await withAgents();
-        await insert(sessionRow('s0'), {
-          reserve: [{ agentId: 'a1', slots: { cpu: 1000 } }],
-          outbox: [outboxRow('k0', 5, 's0')],
-          timersSet: [timerRow('s0', 't0', 5)],
-        });
-        const boom = new Error('boom');
-        const caught = await tx(async (t) => {
-          await t.apply(
-            transitionWrite(sessionRow('s1', { status: 'SCHEDULED' }), {
-              reserve: [{ agentId: 'a1', slots: { cpu: 2000 } }],
-              history: [historyRow('s1', 1, 'PENDING', 'SCHEDULED')],
-              outbox: [outboxRow('k1', 1, 's1')],
-              timersSet: [timerRow('s1', 't1', 1)],
-            }),
-          );
-          await t.apply(
-            transitionWrite(sessionRow('s0', { version: 2, status: 'CANCELLED' }), {
-              release: [{ agentId: 'a1', slots: { cpu: 1000 } }],
-              timersCancelled: ['t0'],
-            }),
-          );
-          await t.finishOutbox('k0');
-          await t.putAgent({ id: 'a3', capacity: { cpu: 1 }, schedulable: true });
-          await t.setSchedulable('a1', false);
-          throw boom;
-        }).catch((e: unknown) => e);
-        expect(caught).toBe(boom);
-        expect(await tx((t) => t.statuses())).toEqual(new Map([['s0', 'PENDING']]));
-        expect(await tx((t) => t.agents())).toEqual([
-          {
-            id: 'a1',
-            capacity: { cpu: 4000, mem: 8192 },
-            reserved: { cpu: 1000 },
-            schedulable: true,
-          },
-          { id: 'a2', capacity: { cpu: 2000, 'cuda.device': 1 }, reserved: {}, schedulable: true },
-        ]);
-        expect(await tx((t) => t.history('s1'))).toEqual([]);
-        expect(await tx((t) => t.dueOutbox(100, 10))).toEqual([outboxRow('k0', 5, 's0')]);
-        expect(await tx((t) => t.dueTimers(100, 10))).toEqual([timerRow('s0', 't0', 5)]);
-        expect(await tx((t) => t.claimSessions(['PENDING'], 10))).toHaveLength(1);
-        expect(await tx((t) => t.nextDue())).toEqual({ timer: 5, outbox: 5 });
-      });
-
-      it('lets exactly one of two concurrent writers of the same version win', async () => {
-        await insert(sessionRow('s1'));
-        const write = (status: Status) =>
-          tx((t) => t.apply(transitionWrite(sessionRow('s1', { version: 2, status }))));
-        const results = await Promise.all([write('SCHEDULED'), write('CANCELLED')]);
-        const wins = results.filter((r) => r.ok);
-        expect(wins).toHaveLength(1);
-        expect(results.filter((r) => !r.ok)).toEqual([
-          { ok: false, conflict: 'version', actual: 2 },
-        ]);
-      });
-    });
-
-    queueContract({ tx, insert });
+    queueContract({ tx, insert, withAgents });
   });
 }
