@@ -88,9 +88,8 @@ export function checkSameLifecycle(stream: LifecycleStream): void {
 
 function same(a: unknown, b: unknown, what: string): void {
   if (!isDeepStrictEqual(a, b)) {
-    throw new Error(
-      `decide bench: the candidates differ in ${what}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`,
-    );
+    const shown = `${JSON.stringify(a)} vs ${JSON.stringify(b)}`;
+    throw new Error(`decide bench: the candidates differ in ${what}: ${shown}`);
   }
 }
 

@@ -80,3 +80,8 @@ function quantile(sorted: number[], q: number): number {
   const high = Math.ceil(index);
   return sorted[low]! + (sorted[high]! - sorted[low]!) * (index - low);
 }
+
+/** A figure rounded, with thousands separators (`20,000`), as the reports print them. */
+export function count(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}

@@ -17,6 +17,7 @@ import {
 } from '../src/manager/placement/types.js';
 import type { AgentRow } from '../src/manager/ports.js';
 import type { PickerName, SelectorName } from '../src/manager/types.js';
+import { count } from './measure.js';
 import type { BenchModule, BenchReport, BenchRow } from './types.js';
 
 /** kube-scheduler's CI floor for SchedulingBasic at 5,000 nodes, pods/s. */
@@ -152,7 +153,7 @@ function toRow(figure: PlacementFigure, baseline: number): BenchRow {
     ratio: figure.perSecond / baseline,
     notes:
       `${figure.placed} placed in ${figure.ms.toFixed(1)} ms ` +
-      `(${Math.round(figure.perCpuSecond).toLocaleString('en-US')}/s of CPU time); ` +
+      `(${count(figure.perCpuSecond)}/s of CPU time); ` +
       `x${kube} kube floor, x${nomad} Nomad C1M`,
   };
 }

@@ -196,7 +196,8 @@ export async function seed(url: string, count: number, all: Template[]) {
       const id = `a-${String(index).padStart(4, '0')}`;
       const cpu = reserved.get(id) ?? 0;
       await pool.query(
-        `INSERT INTO agents (id, schedulable, cpu_capacity, mem_capacity, cpu_reserved, mem_reserved)
+        `INSERT INTO agents (id, schedulable, cpu_capacity, mem_capacity, cpu_reserved,
+          mem_reserved)
         VALUES ($1, true, $2, $3, $4, $5)`,
         [id, AGENT_CAPACITY.cpu, AGENT_CAPACITY.mem, cpu, (cpu / 1000) * 1024],
       );

@@ -12,9 +12,12 @@ import { openPostgresStore } from '../src/adapters/store/sql/postgres.js';
 import { ManualClock } from '../src/manager/clock.js';
 import { createSessionManager } from '../src/manager/manager.js';
 import type { AgentClient, SessionStore } from '../src/manager/ports.js';
+import { count } from './measure.js';
 import { AGENTS, STATES, seed, T0, templates } from './recovery-seed.js';
 import { createBenchDatabase, durability, PG_URL, postgresReachable } from './sql.bench.js';
 import type { BenchModule, BenchReport } from './types.js';
+
+const seconds = (ms: number) => (ms / 1000).toFixed(2);
 
 /** The issue's target: recover 100,000 in-flight sessions in under 3 s. */
 export const TARGET_RECOVERY_MS = 3_000;
@@ -82,7 +85,7 @@ export const recoveryBench: BenchModule = {
   async run(): Promise<BenchReport> {
     const report: BenchReport = {
       name: 'recovery',
-      title: `recover() of ${SESSIONS.toLocaleString('en-US')} in-flight sessions on PostgreSQL`,
+      title: `recover() of ${count(SESSIONS)} in-flight sessions on PostgreSQL`,
       unit: 'sessions',
       baseline: 'read the in-flight sessions and the outbox (no recovery)',
       rows: [],
@@ -103,17 +106,22 @@ export const recoveryBench: BenchModule = {
           label: report.baseline,
           opsPerSec: (SESSIONS * 1000) / readMs,
           ratio: 1,
-          notes: `${(readMs / 1000).toFixed(2)} s`,
+          notes: `${seconds(readMs)} s`,
         },
         {
           label: 'recover(): re-dispatch the outbox, verify CREATING sessions',
           opsPerSec: (SESSIONS * 1000) / recoverMs,
           ratio: readMs / recoverMs,
-          notes: `${(recoverMs / 1000).toFixed(2)} s (target < ${TARGET_RECOVERY_MS / 1000} s), ${(cpuMs / 1000).toFixed(2)} s of manager CPU`,
+          notes:
+            `${seconds(recoverMs)} s (target < ${TARGET_RECOVERY_MS / 1000} s), ` +
+            `${seconds(cpuMs)} s of manager CPU`,
         },
       ];
+      const mix = STATES.map((s) => `${s.share}% ${s.name}`).join(', ');
       report.notes.push(
-        `seeded: ${counts.sessions.toLocaleString('en-US')} sessions (${STATES.map((s) => `${s.share}% ${s.name}`).join(', ')}), ${counts.outbox.toLocaleString('en-US')} outbox rows, ${counts.timers.toLocaleString('en-US')} timers, ${counts.creating.toLocaleString('en-US')} CREATING; ${AGENTS} agents`,
+        `seeded: ${count(counts.sessions)} sessions (${mix}), ${count(counts.outbox)} outbox ` +
+          `rows, ${count(counts.timers)} timers, ${count(counts.creating)} CREATING; ` +
+          `${AGENTS} agents`,
         `after recover(): ${left.outbox} outbox rows left, ${creating} sessions still CREATING`,
         `agents answer at once; batch size 500 (the default); ${await durability()}`,
       );

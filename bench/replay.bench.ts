@@ -13,6 +13,7 @@ import { runReplay } from '../src/cli/replay.js';
 import type { RunResult } from '../src/cli/result.js';
 import { decide, start } from '../src/core/decide.js';
 import { generateWorkload } from '../src/workload/generator.js';
+import { count } from './measure.js';
 import { lifecycleStream } from './stream.js';
 import type { BenchModule, BenchReport, BenchRow } from './types.js';
 
@@ -99,7 +100,7 @@ function toRow(label: string, runs: Timed[], base: number): BenchRow {
   const ms = median(runs.map((run) => run.ms));
   const cpuMs = median(runs.map((run) => run.cpuMs));
   const opsPerSec = (SESSIONS * 1000) / ms;
-  const cpuRate = Math.round((SESSIONS * 1000) / cpuMs).toLocaleString('en-US');
+  const cpuRate = count((SESSIONS * 1000) / cpuMs);
   const result = runs[0]!.result;
   const outcome = result
     ? `; ${result.reachedRunning} reached RUNNING, ${result.ticks} ticks, ` +

@@ -1,5 +1,6 @@
 import { decideBench } from './decide.bench.js';
 import { inspectBench } from './inspect.bench.js';
+import { count } from './measure.js';
 import { placementBench } from './placement.bench.js';
 import { recoveryBench } from './recovery.bench.js';
 import { replayBench } from './replay.bench.js';
@@ -25,8 +26,7 @@ export const BENCHES: (BenchModule | LinesModule)[] = [
 /** Renders one report as a Markdown section (a table plus its notes). */
 export function renderReport(report: BenchReport): string {
   const rows = report.rows.map(
-    (row) =>
-      `| ${row.label} | ${formatOps(row.opsPerSec)} | ${row.ratio.toFixed(2)} | ${row.notes} |`,
+    (row) => `| ${row.label} | ${count(row.opsPerSec)} | ${row.ratio.toFixed(2)} | ${row.notes} |`,
   );
   return [
     `### ${report.title}`,
@@ -42,10 +42,6 @@ export function renderReport(report: BenchReport): string {
 
 function renderLines(name: string, lines: string[]): string {
   return [`### ${name}`, '', '```', ...lines, '```', ''].join('\n');
-}
-
-function formatOps(value: number): string {
-  return Math.round(value).toLocaleString('en-US');
 }
 
 /** `--only <name>` picks one module; an unknown name lists the known ones. */

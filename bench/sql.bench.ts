@@ -21,6 +21,7 @@ import { normalizeSubmit } from '../src/manager/spec.js';
 import { planWrite } from '../src/manager/transition.js';
 import { defaultPolicy } from '../src/policy/defaults.js';
 import { seededRandom } from '../src/policy/random.js';
+import { count } from './measure.js';
 import type { BenchModule, BenchReport, BenchRow } from './types.js';
 
 /** The server the benchmarks use (`PG_URL`, as the tests). */
@@ -224,13 +225,16 @@ export const sqlBench: BenchModule = {
         label: scenario.label,
         opsPerSec: perSecond,
         ratio: perSecond / base,
-        notes: `${scenario.count.toLocaleString('en-US')} sessions in ${(ms / 1000).toFixed(2)} s, ${ticks} ticks`,
+        notes: `${count(scenario.count)} sessions in ${(ms / 1000).toFixed(2)} s, ${ticks} ticks`,
       }),
     );
     report.notes.push(
-      `target: ${TARGET_SESSIONS_PER_SEC.toLocaleString('en-US')} sessions/s on PostgreSQL (every transition committed)`,
-      `${AGENTS} agents, one 1-CPU kernel per session, zero agent latency, no faults; ${await durability()}`,
-      'one run per row (a fresh database each); wall-clock time from the first tick to the last RUNNING',
+      `target: ${count(TARGET_SESSIONS_PER_SEC)} sessions/s on PostgreSQL ` +
+        '(every transition committed)',
+      `${AGENTS} agents, one 1-CPU kernel per session, zero agent latency, no faults; ` +
+        (await durability()),
+      'one run per row (a fresh database each); ' +
+        'wall-clock time from the first tick to the last RUNNING',
     );
     return report;
   },

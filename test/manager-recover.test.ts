@@ -149,7 +149,7 @@ describe('recover', () => {
     expect(agents.calls('inspectKernels')).toBe(1);
   });
 
-  it('hands a kernel missing on its agent to the chart, which verifies before creating again', async () => {
+  it('hands a kernel missing on its agent to the chart, which verifies first', async () => {
     let dropped = 0;
     const { store, clock, agents, id } = await creatingThenCrash({
       // The first create is accepted and lost: the agent never makes the kernel.
@@ -269,7 +269,7 @@ describe('recover: a create sent again and refused', () => {
 });
 
 describe('recover: a store that fails mid-way', () => {
-  it('rejects with the store error while the next batch is being decided, and writes nothing of it', async () => {
+  it('rejects with the store error met while the next batch is decided', async () => {
     const { store, clock, agents } = await creatingThenCrash({}, ['s1', 's2', 's3']);
     clock.advance(10_000);
     agents.deliverDue();
@@ -314,7 +314,7 @@ describe('recover: a store that fails mid-way', () => {
 });
 
 describe('dispatch', () => {
-  it('sends calls written by their session current version without reading the session', async () => {
+  it('sends a call its session has not moved past without reading the session', async () => {
     const { counted, counts } = countingReads(new MemoryStore());
     const clock = new ManualClock(0);
     const agents = new SimulatedAgents({ clock });

@@ -31,8 +31,9 @@ function submitted() {
   return persist(startSession({ spec, policy: defaultPolicy, seed: 3, now: 5_000 }).next);
 }
 
-const INSERT_OLD = `INSERT INTO sessions (id, owner, priority, status, substate, version, submitted_at,
-  updated_at, holds, snapshot) VALUES ('s-old', 'alice', 0, 'PENDING', '', 1, 5000, 5000, '{}', $1)`;
+const INSERT_OLD = `INSERT INTO sessions (id, owner, priority, status, substate, version,
+    submitted_at, updated_at, holds, snapshot)
+  VALUES ('s-old', 'alice', 0, 'PENDING', '', 1, 5000, 5000, '{}', $1)`;
 
 async function checkUpgrade(store: SqlStore, raw: (sql: string) => Promise<unknown[]>) {
   const snapshot = submitted();
@@ -60,7 +61,7 @@ describe('migration from schema version 1', () => {
     await database?.drop();
   });
 
-  it('on PGlite: moves spec and policy to their column and reads the snapshot back whole', async () => {
+  it('on PGlite: moves spec and policy apart and reads the snapshot back whole', async () => {
     const db = await PGlite.create();
     for (const statement of VERSION_1) await db.query(statement);
     await db.query(INSERT_OLD, [JSON.stringify(submitted())]);

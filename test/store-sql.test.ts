@@ -108,7 +108,7 @@ describe.each([
     await store.close();
   });
 
-  it('names the session when its snapshot text is not JSON, once the snapshot is read', async () => {
+  it('names the session when its snapshot text is not JSON, once it is read', async () => {
     const store = await open();
     await store.transaction((t) => t.apply(transitionWrite(sessionRow('s3'))));
     await rawQuery(store, `UPDATE sessions SET snapshot = '{"value": broken}' WHERE id = 's3'`);

@@ -52,8 +52,9 @@ function parseRecords(file: string, text: string) {
 function checkHeader(file: string, header: string[], required: readonly string[]): void {
   const missing = required.filter((name) => !header.includes(name));
   if (missing.length === 0) return;
+  const names = missing.map((m) => `'${m}'`).join(', ');
   const message =
-    `${location(file, 1)}: the header lacks column(s) ${missing.map((m) => `'${m}'`).join(', ')}; ` +
+    `${location(file, 1)}: the header lacks column(s) ${names}; ` +
     `expected ${required.join(',')}`;
   throw new TraceError('bad-header', { file, line: 1, column: missing[0] }, message);
 }

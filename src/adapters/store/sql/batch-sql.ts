@@ -79,7 +79,8 @@ ob AS (
   SELECT v.k, v.s, v.a, v.e, v.due, v.tries, v.sv
   FROM json_to_recordset($5::text::json) AS v(w text, k text, s text, a text, e json,
     due double precision, tries integer, sv integer)
-  WHERE (v.w IN (SELECT id FROM ok)) IS TRUE AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.key = v.k)),
+  WHERE (v.w IN (SELECT id FROM ok)) IS TRUE
+    AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.key = v.k)),
 td AS (
   DELETE FROM timers t USING json_to_recordset($6::text::json) AS v(w text, s text, t text)
   WHERE t.session_id = v.s AND t.timer_id = v.t AND (v.w IN (SELECT id FROM ok)) IS TRUE),

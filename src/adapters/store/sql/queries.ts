@@ -1,7 +1,7 @@
 /** The SQL text of the store's reads and small writes (the batch write is in apply.ts). */
 
-const SESSION_FIELDS =
-  'id, owner, priority, status, substate, version, submitted_at, updated_at, holds, snapshot, fixed';
+const SESSION_FIELDS = `id, owner, priority, status, substate, version, submitted_at,
+  updated_at, holds, snapshot, fixed`;
 
 const AGENT_FIELDS = `id, schedulable, labels, cpu_capacity, mem_capacity, cuda_device_capacity,
   cuda_shares_capacity, cpu_reserved, mem_reserved, cuda_device_reserved, cuda_shares_reserved`;
