@@ -3,40 +3,15 @@
  * sessions with light faults through PGlite (in memory) and a real PostgreSQL database. The
  * figures must equal the memory store's to the session, with no leaks and a durable end state.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, requireBuiltCli } from './helpers/cli-process.js';
 import { createTestDatabase, type TestDatabase, unusedPort } from './helpers/postgres.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const MAIN = join(ROOT, 'dist/src/cli/main.js');
 const RUN_TIMEOUT_MS = 180_000;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
 
 const WORKLOAD = ['--sessions', '50', '--agents', '10', '--seed', '2', '--faults', 'light'];
 
@@ -64,7 +39,7 @@ let dir: string;
 let db: TestDatabase;
 let memory: Record<string, unknown>;
 beforeAll(async () => {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run 'npm run build' first`);
+  requireBuiltCli();
   dir = await mkdtemp(join(tmpdir(), 'cli-store-'));
   db = await createTestDatabase('sl_cli');
   const path = join(dir, 'memory.json');

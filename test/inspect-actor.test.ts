@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
 import { sessionMachine } from '../machines/session.machine.js';
@@ -8,9 +7,9 @@ import type { SessionSpec } from '../src/core/types.js';
 import { startInspection } from '../src/inspect/start.js';
 import { hideOwner } from '../src/inspect/view.js';
 import { defaultPolicy } from '../src/policy/defaults.js';
+import { ROOT, runScript } from './helpers/cli-process.js';
 import { statusOfValue, Viewer } from './inspect-helpers.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
 const spec: SessionSpec = {
   id: 'live',
   owner: 'alice',
@@ -96,17 +95,5 @@ describe('examples/live-session.mjs', () => {
 });
 
 function runExample(...args: string[]) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
-    const child = spawn(process.execPath, ['examples/live-session.mjs', ...args], { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+  return runScript('examples/live-session.mjs', args);
 }

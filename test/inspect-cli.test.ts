@@ -1,11 +1,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { MAIN, ROOT, requireBuiltCli } from './helpers/cli-process.js';
 import { Viewer } from './inspect-helpers.js';
-
-const ROOT = resolve(import.meta.dirname, '..');
-const MAIN = join(ROOT, 'dist/src/cli/main.js');
 
 interface Run {
   child: ChildProcessWithoutNullStreams;
@@ -35,7 +31,7 @@ async function until(done: () => boolean, what: string): Promise<void> {
 }
 
 beforeAll(() => {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run 'npm run build' first`);
+  requireBuiltCli();
 });
 
 describe('session-lifecycle replay --inspect', () => {
