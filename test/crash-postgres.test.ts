@@ -8,8 +8,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultRates } from '../src/adapters/agents/faults.js';
-import { openPostgresStore } from '../src/adapters/store/sql/postgres.js';
-import type { SqlStore } from '../src/adapters/store/sql/store.js';
 import { FINAL_STATUSES, type Status } from '../src/core/types.js';
 import { seededRandom } from '../src/policy/random.js';
 import { generateWorkload } from '../src/workload/generator.js';
@@ -18,13 +16,12 @@ import {
   invariantProblems,
   notResting,
   placedTwice,
-  readEndState,
   runningWithoutKernels,
   statusCounts,
 } from './helpers/crash-checks.js';
-import { CrashDriver, type DriveResult } from './helpers/crash-driver.js';
-import { CrashFleet } from './helpers/crash-fleet.js';
-import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
+import type { DriveResult } from './helpers/crash-driver.js';
+import type { CrashFleet } from './helpers/crash-fleet.js';
+import { CRASH_FAULTS, type CrashRun, endRun, runOnPostgres } from './helpers/crash-run.js';
 
 const SEED = 20_240_601;
 const SESSIONS = 200;
@@ -32,16 +29,7 @@ const KILLS = 24;
 const START = Date.UTC(2023, 5, 1);
 
 /** Faults on every kind of call and report, plus rare agent loss. */
-const FAULTS: FaultRates = {
-  pullImages: { transient: 0.05, ambiguous: 0.02, agent: 0.01, permanent: 0.005 },
-  createKernels: { transient: 0.05, ambiguous: 0.03, agent: 0.01, permanent: 0.005 },
-  inspectKernels: { transient: 0.03 },
-  destroyKernels: { transient: 0.03 },
-  lostReports: 0.01,
-  duplicatedReports: 0.02,
-  reorderedReports: 0.02,
-  agentLoss: 0.0005,
-};
+const FAULTS: FaultRates = { ...CRASH_FAULTS, agentLoss: 0.0005 };
 
 /** A seeded third of the sessions is terminated 20 s to 2 min after it arrives. */
 function terminations(ids: string[]): Map<string, number> {
@@ -58,34 +46,28 @@ const workload = generateWorkload({ seed: SEED, sessions: SESSIONS, agents: 40, 
 const ids = workload.sessions.map((session) => session.spec.id!);
 const ends = terminations(ids);
 
-let db: TestDatabase;
+let run: CrashRun | undefined;
 let fleet: CrashFleet;
 let result: DriveResult;
 let state: EndState;
-let store: SqlStore;
 
 beforeAll(async () => {
-  db = await createTestDatabase('sl_crash');
-  fleet = new CrashFleet({ start: START, seed: SEED, faults: FAULTS });
-  const driver = new CrashDriver({
-    url: db.url,
-    fleet,
-    workload,
-    terminations: ends,
-    managers: 1,
-    seed: SEED,
-    batchSize: 25,
-    kills: { target: KILLS, gap: { min: 5, max: 25 } },
-  });
-  result = await driver.run();
-  store = await openPostgresStore({ connectionString: db.url });
-  state = await readEndState(store);
+  run = await runOnPostgres(
+    'sl_crash',
+    { start: START, faults: FAULTS },
+    {
+      workload,
+      terminations: ends,
+      managers: 1,
+      seed: SEED,
+      batchSize: 25,
+      kills: { target: KILLS, gap: { min: 5, max: 25 } },
+    },
+  );
+  ({ fleet, result, state } = run);
 }, 600_000);
 
-afterAll(async () => {
-  await store?.close();
-  await db?.drop();
-});
+afterAll(() => endRun(run));
 
 describe('a manager killed with SIGKILL 24 times on PostgreSQL', () => {
   it('was killed 24 times, each time with agent calls or creates in flight', () => {

@@ -6,8 +6,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultRates } from '../src/adapters/agents/faults.js';
-import { openPostgresStore } from '../src/adapters/store/sql/postgres.js';
-import type { SqlStore } from '../src/adapters/store/sql/store.js';
 import { FINAL_STATUSES, type Status } from '../src/core/types.js';
 import { seededRandom } from '../src/policy/random.js';
 import { generateWorkload } from '../src/workload/generator.js';
@@ -17,26 +15,17 @@ import {
   notResting,
   placedTwice,
   placements,
-  readEndState,
   runningWithoutKernels,
 } from './helpers/crash-checks.js';
-import { CrashDriver, type DriveResult } from './helpers/crash-driver.js';
-import { CrashFleet } from './helpers/crash-fleet.js';
-import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
+import type { DriveResult } from './helpers/crash-driver.js';
+import type { CrashFleet } from './helpers/crash-fleet.js';
+import { CRASH_FAULTS, type CrashRun, endRun, runOnPostgres } from './helpers/crash-run.js';
 
 const SEED = 7_310_2023;
 const SESSIONS = 200;
 const START = Date.UTC(2023, 5, 1);
 
-const FAULTS: FaultRates = {
-  pullImages: { transient: 0.05, ambiguous: 0.02, agent: 0.01, permanent: 0.005 },
-  createKernels: { transient: 0.05, ambiguous: 0.03, agent: 0.01, permanent: 0.005 },
-  inspectKernels: { transient: 0.03 },
-  destroyKernels: { transient: 0.03 },
-  lostReports: 0.01,
-  duplicatedReports: 0.02,
-  reorderedReports: 0.02,
-};
+const FAULTS: FaultRates = CRASH_FAULTS;
 
 /** Few agents for the load, so both managers compete for the same free slots. */
 const workload = generateWorkload({ seed: SEED, sessions: SESSIONS, agents: 24, meanGapMs: 200 });
@@ -51,34 +40,28 @@ function terminations(): Map<string, number> {
 }
 const ends = terminations();
 
-let db: TestDatabase;
+let run: CrashRun | undefined;
 let fleet: CrashFleet;
 let result: DriveResult;
 let state: EndState;
-let store: SqlStore;
 
 beforeAll(async () => {
-  db = await createTestDatabase('sl_multi');
-  fleet = new CrashFleet({ start: START, seed: SEED, faults: FAULTS });
-  const driver = new CrashDriver({
-    url: db.url,
-    fleet,
-    workload,
-    terminations: ends,
-    managers: 2,
-    seed: SEED,
-    batchSize: 20,
-    watchCapacity: true,
-  });
-  result = await driver.run();
-  store = await openPostgresStore({ connectionString: db.url });
-  state = await readEndState(store);
+  run = await runOnPostgres(
+    'sl_multi',
+    { start: START, faults: FAULTS },
+    {
+      workload,
+      terminations: ends,
+      managers: 2,
+      seed: SEED,
+      batchSize: 20,
+      watchCapacity: true,
+    },
+  );
+  ({ fleet, result, state } = run);
 }, 600_000);
 
-afterAll(async () => {
-  await store?.close();
-  await db?.drop();
-});
+afterAll(() => endRun(run));
 
 describe('two manager processes on one PostgreSQL database', () => {
   it('both did the work, in two processes started once each', () => {
