@@ -10,7 +10,7 @@ import {
   UnknownSessionError,
 } from '../src/manager/errors.js';
 import { createSessionManager } from '../src/manager/manager.js';
-import type { AgentReport, SessionStore } from '../src/manager/ports.js';
+import type { AgentReport, SessionStore, StoreTx, TransitionWrite } from '../src/manager/ports.js';
 import type { SubmitSpec } from '../src/manager/types.js';
 import {
   AGENT_CAPACITY,
@@ -195,17 +195,36 @@ describe('receive rejects reports that do not fit, changing nothing', () => {
 });
 
 describe('subscriptions', () => {
-  it('fire after the transition is committed, never inside a transaction', async () => {
+  it('fire after the transaction that wrote the transition has committed', async () => {
     const store = new MemoryStore();
-    let open = 0;
+    // Per session and status: whether the transaction that wrote it has committed yet.
+    const written = new Map<string, boolean>();
     const watched: SessionStore = {
       async transaction(work) {
-        open += 1;
-        try {
-          return await store.transaction(work);
-        } finally {
-          open -= 1;
-        }
+        const mine: string[] = [];
+        const result = await store.transaction((tx) => {
+          const record = (writes: readonly TransitionWrite[]) => {
+            for (const { session } of writes) {
+              const key = `${session.id}:${session.status}`;
+              mine.push(key);
+              written.set(key, false);
+            }
+          };
+          const wrapped = Object.create(tx) as StoreTx;
+          wrapped.apply = (write) => {
+            record([write]);
+            return tx.apply(write);
+          };
+          if (tx.applyMany) {
+            wrapped.applyMany = (writes) => {
+              record(writes);
+              return tx.applyMany!(writes);
+            };
+          }
+          return work(wrapped);
+        });
+        for (const key of mine) written.set(key, true);
+        return result;
       },
       close: () => store.close(),
     };
@@ -214,17 +233,19 @@ describe('subscriptions', () => {
     agents.addAgent({ id: 'a1', capacity: AGENT_CAPACITY });
     const manager = createSessionManager({ store: watched, agents, clock, policy: testPolicy });
     await manager.registerAgent({ id: 'a1', capacity: AGENT_CAPACITY, schedulable: true });
-    const seen: [string, number][] = [];
-    const unsubscribe = manager.subscribe((notice) => seen.push([notice.to, open]));
+    const seen: [string, boolean | undefined][] = [];
+    const unsubscribe = manager.subscribe((notice) =>
+      seen.push([notice.to, written.get(`${notice.sessionId}:${notice.to}`)]),
+    );
     const id = await manager.submit(spec({ id: 's1' }));
     await manager.tick();
     await manager.tick();
     unsubscribe();
     await manager.cancel(id);
     expect(seen).toEqual([
-      ['PENDING', 0],
-      ['SCHEDULED', 0],
-      ['PREPARING', 0],
+      ['PENDING', true],
+      ['SCHEDULED', true],
+      ['PREPARING', true],
     ]);
     expect((await manager.get(id))?.status).toBe('CANCELLED');
     h = { store, agents } as unknown as Harness;

@@ -100,6 +100,9 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   return { clock, store: memory, agents, manager, logs: logger.entries, notices, ticks: [] };
 }
 
+/** The statuses a session passes through on its way to RUNNING, in order. */
+export const HAPPY_PATH = ['PENDING', 'SCHEDULED', 'PREPARING', 'PREPARED', 'CREATING', 'RUNNING'];
+
 /** One kernel of 1 CPU / 1 GiB, owner alice, image `img:1`. */
 export function spec(patch: Partial<SubmitSpec> = {}): SubmitSpec {
   return {

@@ -8,6 +8,7 @@ import {
   AGENT_CAPACITY,
   createHarness,
   expectNoLeaks,
+  HAPPY_PATH,
   type Harness,
   reservedOn,
   runUntil,
@@ -29,8 +30,6 @@ afterEach(async () => {
 afterAll(async () => {
   await store.close();
 });
-
-const HAPPY_PATH = ['PENDING', 'SCHEDULED', 'PREPARING', 'PREPARED', 'CREATING', 'RUNNING'];
 
 describe('manager on PGlite', () => {
   it('takes a session to RUNNING and a terminate to TERMINATED with slots released', async () => {

@@ -161,4 +161,18 @@ describe('decide: safety rules over random event traces', () => {
       { seed: SEED, numRuns: NUM_RUNS },
     );
   });
+
+  it("persist writes exactly XState's getPersistedSnapshot, key order included", () => {
+    fc.assert(
+      fc.property(scenarioArb, ({ input, steps }) => {
+        for (const { after } of runOf({ input, steps }).records) {
+          const ours = persist(after);
+          const xstate = sessionMachine.getPersistedSnapshot(after);
+          expect(ours).toStrictEqual(xstate);
+          expect(JSON.stringify(ours)).toBe(JSON.stringify(xstate));
+        }
+      }),
+      { seed: SEED, numRuns: NUM_RUNS },
+    );
+  });
 });

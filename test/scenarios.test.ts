@@ -10,6 +10,7 @@ import {
   createHarness,
   expectCreatingOwned,
   expectNoLeaks,
+  HAPPY_PATH,
   type Harness,
   reserved,
   runUntil,
@@ -27,7 +28,6 @@ afterEach(async () => {
   await expectNoLeaks(h);
 });
 
-const HAPPY_PATH = ['PENDING', 'SCHEDULED', 'PREPARING', 'PREPARED', 'CREATING', 'RUNNING'];
 const ONE_KERNEL = { cpu: 1000, mem: 1024 };
 
 /** Agents whose first createKernels is accepted but creates nothing (the request is lost). */

@@ -4,7 +4,7 @@ import { contextOf } from './core-bridge.js';
 import { UnknownSessionError } from './errors.js';
 import type { AgentReport, StoreTx } from './ports.js';
 import { checkBinding, type InboxItem, reportEvent, type SessionReport } from './reports.js';
-import { Round, type Runtime } from './runtime.js';
+import { inTurns, Round, type Runtime } from './runtime.js';
 import { sendEvents } from './send.js';
 import { type SendItem, sendMany } from './send-many.js';
 import { isolated } from './step.js';
@@ -28,12 +28,53 @@ export async function processReports(
   requeue: (item: InboxItem) => void,
 ): Promise<void> {
   const round = new Round(runtime.clock.now());
-  const verdicts = await round.inTransaction(runtime, (tx) =>
-    verdictsOf(runtime, round, tx, batch),
-  );
-  for (const [index, item] of batch.entries()) {
-    settle(runtime, item, verdicts[index]!, requeue);
+  const chunks = bySession(batch, runtime.batchSize);
+  if (chunks === undefined) {
+    const verdicts = await round.inTransaction(runtime, (tx) =>
+      verdictsOf(runtime, round, tx, batch),
+    );
+    for (const [index, item] of batch.entries()) settle(runtime, item, verdicts[index]!, requeue);
+    return;
   }
+  await inTurns(runtime, round, chunks.length, async (forked, index) => {
+    const chunk = chunks[index]!;
+    const verdicts = await forked.inHeldTransaction(runtime, (tx) =>
+      verdictsOf(runtime, forked, tx, chunk),
+    );
+    for (const [position, item] of chunk.entries()) {
+      settle(runtime, item, verdicts[position]!, requeue);
+    }
+    return index + 1 < chunks.length;
+  });
+}
+
+/**
+ * A batch of more than `size` session reports split into chunks of about `size` reports, each
+ * session's reports together and in order, so the chunks can be written side by side;
+ * undefined when the batch is small or holds an `agent.lost` report (ordered against the rest).
+ */
+function bySession(batch: InboxItem[], size: number): InboxItem[][] | undefined {
+  if (batch.length <= size || batch.some((item) => item.report.type === 'agent.lost')) {
+    return undefined;
+  }
+  const sessions = new Map<string, InboxItem[]>();
+  for (const item of batch) {
+    const id = (item.report as SessionReport).sessionId;
+    const items = sessions.get(id);
+    if (items) items.push(item);
+    else sessions.set(id, [item]);
+  }
+  const chunks: InboxItem[][] = [];
+  let chunk: InboxItem[] = [];
+  for (const items of sessions.values()) {
+    if (chunk.length > 0 && chunk.length + items.length > size) {
+      chunks.push(chunk);
+      chunk = [];
+    }
+    chunk.push(...items);
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
 }
 
 function settle(

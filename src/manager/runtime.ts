@@ -101,6 +101,77 @@ export async function pipelined<T, P>(
   await writing;
 }
 
+/**
+ * Runs `batch(0)`, `batch(1)`, ... with up to `depth` of them in flight at once, until one
+ * comes back false (no more work) or `limit` have started; the ones in flight then finish. So
+ * the manager decides one batch while the store writes and commits another. The first
+ * rejection stops new starts and rejects the run once the others have settled.
+ */
+export async function overlapped(
+  limit: number,
+  depth: number,
+  batch: (index: number) => Promise<boolean>,
+): Promise<void> {
+  let started = 0;
+  let stop = false;
+  let failure: { error: unknown } | undefined;
+  const lane = async (): Promise<void> => {
+    while (!stop && started < limit) {
+      const index = started;
+      started += 1;
+      try {
+        if (!(await batch(index))) stop = true;
+      } catch (error) {
+        stop = true;
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: depth }, lane));
+  if (failure) throw failure.error;
+}
+
+/** Batch transactions of one stage in flight at once (see `inTurns`). */
+export const STAGE_DEPTH = 2;
+/**
+ * Batches per turn of the manager's transaction queue: after these, any other work of the
+ * manager waiting for the store (a submit, a cancel, reports) goes first.
+ */
+export const BATCHES_PER_TURN = 8;
+
+/**
+ * Runs up to `limit` batch transactions of one stage, `STAGE_DEPTH` in flight at once, so the
+ * manager decides one batch while the store writes and commits another. Only for batches that
+ * cannot conflict with each other: disjoint sessions (claimed, or split by session) and no
+ * agent slots. Each batch gets a forked round (its notices go out when it commits; its counts
+ * are added to `round`) and runs its transaction with `inHeldTransaction`: the turns hold
+ * `runtime.serial`, `BATCHES_PER_TURN` batches each. Stops after a batch returns false.
+ */
+export async function inTurns(
+  runtime: Runtime,
+  round: Round,
+  limit: number,
+  batch: (forked: Round, index: number) => Promise<boolean>,
+): Promise<void> {
+  let more = true;
+  for (let done = 0; more && done < limit; done += BATCHES_PER_TURN) {
+    const turn = Math.min(BATCHES_PER_TURN, limit - done);
+    more = false;
+    await runtime.serial(() =>
+      overlapped(turn, STAGE_DEPTH, async (index) => {
+        const forked = round.fork();
+        try {
+          const full = await batch(forked, done + index);
+          if (full && index === turn - 1) more = true;
+          return full;
+        } finally {
+          round.merge(forked);
+        }
+      }),
+    );
+  }
+}
+
 /** A mutex over promises: `run(work)` starts `work` after every earlier `run` has settled. */
 export function serialQueue(): <T>(work: () => Promise<T>) => Promise<T> {
   let tail: Promise<unknown> = Promise.resolve();
@@ -125,10 +196,35 @@ export class Round {
   constructor(readonly now: number) {}
 
   /** Runs `work` in one store transaction and publishes its notices after it commits. */
-  async inTransaction<T>(runtime: Runtime, work: (tx: StoreTx) => Promise<T>): Promise<T> {
+  inTransaction<T>(runtime: Runtime, work: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.committed(runtime, () => runtime.serial(() => runtime.store.transaction(work)));
+  }
+
+  /**
+   * `inTransaction` for a caller that holds `runtime.serial` already (see `overlapped`): the
+   * transaction may run beside another one of this manager's.
+   */
+  inHeldTransaction<T>(runtime: Runtime, work: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.committed(runtime, () => runtime.store.transaction(work));
+  }
+
+  /** A round at the same time with counts and notices of its own; `merge` adds them back. */
+  fork(): Round {
+    return new Round(this.now);
+  }
+
+  /** Adds the counts of a forked round (its notices went out with its own commits). */
+  merge(forked: Round): void {
+    this.transitions += forked.transitions;
+    this.timersFired += forked.timersFired;
+    this.dispatched += forked.dispatched;
+    this.errors += forked.errors;
+  }
+
+  private async committed<T>(runtime: Runtime, transaction: () => Promise<T>): Promise<T> {
     this.pending = [];
     try {
-      const result = await runtime.serial(() => runtime.store.transaction(work));
+      const result = await transaction();
       runtime.publish(this.pending);
       for (const transition of this.observed) runtime.inspect?.(transition);
       return result;

@@ -5,7 +5,7 @@
 import type { SessionEvent } from '../core/events.js';
 import type { Status } from '../core/types.js';
 import type { TimerRow } from './ports.js';
-import type { Round, Runtime } from './runtime.js';
+import { inTurns, type Round, type Runtime } from './runtime.js';
 import { sendEvents } from './send.js';
 import { isolated, stepMany } from './step.js';
 
@@ -56,6 +56,7 @@ export function startStage(runtime: Runtime, round: Round): Promise<void> {
 /**
  * Sends `event` to every session in `status`, a batch per transaction, until a batch comes
  * back short or moves nothing (the sessions left are conflicted or failing: next round).
+ * Batches overlap (`inTurns`); claims skip the sessions a batch in flight holds.
  */
 async function advance(
   runtime: Runtime,
@@ -63,14 +64,13 @@ async function advance(
   status: Status,
   event: (now: number) => SessionEvent,
 ): Promise<void> {
-  let more = true;
-  for (let batch = 0; more && batch < MAX_BATCHES_PER_STAGE; batch += 1) {
-    more = await round.inTransaction(runtime, async (tx) => {
+  await inTurns(runtime, round, MAX_BATCHES_PER_STAGE, (forked) =>
+    forked.inHeldTransaction(runtime, async (tx) => {
       const rows = await tx.claimSessions([status], runtime.batchSize);
       const items = rows.map((row) => ({ row, event: event(round.now) }));
-      const outcomes = await stepMany(runtime, round, tx, items);
+      const outcomes = await stepMany(runtime, forked, tx, items);
       const moved = outcomes.filter((outcome) => outcome?.kind === 'applied').length;
       return rows.length === runtime.batchSize && moved > 0;
-    });
-  }
+    }),
+  );
 }

@@ -1,4 +1,4 @@
-import { fits, sub, sum } from '../../core/slots.js';
+import { add, fits, sub } from '../../core/slots.js';
 import type { Slots } from '../../core/types.js';
 
 /** A kernel as the simulated agent keeps it. */
@@ -40,6 +40,8 @@ export class SimAgent {
    */
   readonly tombstones = new Set<string>();
   lostAt: number | undefined;
+  /** The slots of the live kernels, kept as they come and go (`kernels` changes only here). */
+  private usedSlots: Slots = {};
 
   constructor(
     readonly id: string,
@@ -51,7 +53,7 @@ export class SimAgent {
   }
 
   used(): Slots {
-    return sum([...this.kernels.values()].map((kernel) => kernel.slots));
+    return this.usedSlots;
   }
 
   free(): Slots {
@@ -83,14 +85,22 @@ export class SimAgent {
 
   insert(kernel: SimKernel): void {
     const key = tableKey(kernel.sessionId, kernel.kernelId, kernel.attempt);
+    const replaced = this.kernels.get(key);
+    if (replaced !== undefined) this.usedSlots = sub(this.usedSlots, replaced.slots);
     this.kernels.set(key, kernel);
+    this.usedSlots = add(this.usedSlots, kernel.slots);
     this.createKeys.set(kernel.key, [...(this.createKeys.get(kernel.key) ?? []), kernel]);
   }
 
   /** Removes the kernel at `now`; returns how it ended. */
   remove(kernel: SimKernel, now: number): KernelOutcome {
     const outcome: KernelOutcome = now >= kernel.runningAt ? 'TERMINATED' : 'CANCELLED';
-    this.kernels.delete(tableKey(kernel.sessionId, kernel.kernelId, kernel.attempt));
+    const key = tableKey(kernel.sessionId, kernel.kernelId, kernel.attempt);
+    const present = this.kernels.get(key);
+    if (present !== undefined) {
+      this.kernels.delete(key);
+      this.usedSlots = sub(this.usedSlots, present.slots);
+    }
     kernel.removedAt = now;
     kernel.outcome = outcome;
     this.ended.set(`${kernel.sessionId}/${kernel.kernelId}`, kernel);
@@ -102,5 +112,6 @@ export class SimAgent {
     this.lostAt = now;
     for (const kernel of this.kernels.values()) kernel.removedAt = now;
     this.kernels.clear();
+    this.usedSlots = {};
   }
 }
