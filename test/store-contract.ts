@@ -4,6 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreInvariantError } from '../src/adapters/store/errors.js';
+import type { Status } from '../src/core/types.js';
 import type { SessionRow, SessionStore, StoreTx, TransitionWrite } from '../src/manager/ports.js';
 
 import { queueContract } from './store-contract-queues.js';
@@ -273,6 +274,48 @@ export function storeContract(
         );
         expect(await reservedOn('a1')).toEqual({ cpu: 100 });
         expect(await tx((t) => t.statusOf(['s1']))).toEqual(new Map([['s1', 'PENDING']]));
+      });
+    });
+
+    describe('sessionsOnAgent', () => {
+      const on = (agentId: string, statuses: Status[]) =>
+        tx((t) => t.sessionsOnAgent(agentId, statuses));
+      const live: Status[] = ['SCHEDULED', 'CREATING', 'RUNNING'];
+
+      async function seed(): Promise<void> {
+        await insert(sessionRow('s9', { status: 'RUNNING', holds: { a1: { cpu: 1 } } }));
+        await insert(
+          sessionRow('s10', { status: 'CREATING', holds: { a1: { cpu: 1 }, a2: { mem: 1 } } }),
+        );
+        await insert(sessionRow('s2', { status: 'RUNNING', holds: { a2: { cpu: 1 } } }));
+        await insert(sessionRow('s3', { status: 'SCHEDULED', holds: { a1: { cpu: 1 } } }));
+        await insert(sessionRow('s4', { status: 'RUNNING' }));
+        await insert(sessionRow('s5', { holds: { a1: { cpu: 1 } } }));
+      }
+
+      it('lists by id the sessions in the given statuses whose holds name the agent', async () => {
+        await seed();
+        expect(await on('a1', live)).toEqual(['s10', 's3', 's9']);
+        expect(await on('a1', ['RUNNING', 'CREATING'])).toEqual(['s10', 's9']);
+        expect(await on('a2', live)).toEqual(['s10', 's2']);
+        expect(await on('a1', ['PENDING'])).toEqual(['s5']);
+        expect(await on('a3', live)).toEqual([]);
+        expect(await on('toString', live)).toEqual([]);
+        expect(await on('a1', [])).toEqual([]);
+      });
+
+      it('follows status and hold changes', async () => {
+        await seed();
+        await tx(async (t) => {
+          await t.apply(transitionWrite(sessionRow('s9', { version: 2, status: 'ERROR' })));
+          await t.apply(
+            transitionWrite(
+              sessionRow('s2', { version: 2, status: 'RUNNING', holds: { a1: { cpu: 1 } } }),
+            ),
+          );
+        });
+        expect(await on('a1', live)).toEqual(['s10', 's2', 's3']);
+        expect(await on('a2', live)).toEqual(['s10']);
       });
     });
 

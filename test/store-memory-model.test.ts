@@ -14,7 +14,15 @@ import { outboxRow, sessionRow, timerRow, transitionWrite } from './store-contra
 const STATUS_POOL: Status[] = ['PENDING', 'SCHEDULED', 'RUNNING', 'CANCELLED'];
 
 type Op =
-  | { kind: 'write'; id: number; status: Status; owner: string; cpu: number; at: number }
+  | {
+      kind: 'write';
+      id: number;
+      status: Status;
+      owner: string;
+      agent: string;
+      cpu: number;
+      at: number;
+    }
   | { kind: 'timer'; id: number; timer: number; dueAt: number; cancel: boolean }
   | { kind: 'outbox'; id: number; key: number; dueAt: number }
   | { kind: 'finish'; key: number; retryAt: number | null };
@@ -25,6 +33,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     id: fc.nat(11),
     status: fc.constantFrom(...STATUS_POOL),
     owner: fc.constantFrom('alice', 'bob'),
+    agent: fc.constantFrom('a1', 'a2'),
     cpu: fc.nat(3),
     at: fc.nat(5),
   }),
@@ -68,6 +77,13 @@ class Model {
       .sort((a, b) => a.submittedAt - b.submittedAt || (a.id < b.id ? -1 : 1))
       .slice(0, limit)
       .map((row) => row.id);
+  }
+
+  onAgent(agentId: string, statuses: Status[]): string[] {
+    return [...this.sessions.values()]
+      .filter((row) => statuses.includes(row.status) && agentId in row.holds)
+      .map((row) => row.id)
+      .sort((a, b) => (a < b ? -1 : 1));
   }
 
   usage(statuses: Status[]): Map<string, { sessions: number; slots: Slots }> {
@@ -115,7 +131,7 @@ async function step(
       ...next,
       status: op.status,
       owner: previous?.owner ?? op.owner,
-      holds: op.cpu ? { a1: { cpu: op.cpu } } : {},
+      holds: op.cpu ? { [op.agent]: { cpu: op.cpu } } : {},
     };
   } else if (op.kind === 'timer') {
     const timerId = `t${op.timer}`;
@@ -143,6 +159,10 @@ async function compare(store: MemoryStore, model: Model): Promise<void> {
         expect(claimed).toEqual(model.claim(statuses, limit));
       }
       expect(await tx.ownerUsage(statuses)).toEqual(model.usage(statuses));
+      for (const agentId of ['a1', 'a2']) {
+        const onAgent = await tx.sessionsOnAgent(agentId, statuses);
+        expect(onAgent).toEqual(model.onAgent(agentId, statuses));
+      }
     }
     const timers = [...model.timers.values()].sort(
       (a, b) =>

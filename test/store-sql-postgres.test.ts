@@ -36,6 +36,27 @@ function gate(): { wait: Promise<void>; open: () => void } {
   return { wait, open };
 }
 
+/**
+ * Runs `work` in a transaction that then stays open, keeping its locks, until `release` is
+ * called. Resolves with what `work` returned once it has run.
+ */
+async function heldOpen<T>(work: (t: SqlStoreTx) => Promise<T>) {
+  const held = gate();
+  let ran: (value: T) => void = () => {};
+  const value = new Promise<T>((resolve) => {
+    ran = resolve;
+  });
+  const transaction = store.transaction(async (t) => {
+    ran(await work(t));
+    await held.wait;
+  });
+  const release = async () => {
+    held.open();
+    await transaction;
+  };
+  return { value: await Promise.race([value, transaction.then(() => value)]), release };
+}
+
 async function seed(count: number): Promise<void> {
   await store.transaction((t) =>
     t.applyMany(
@@ -53,36 +74,40 @@ const ids = (rows: { id: string }[]) => rows.map((row) => row.id);
 describe('SQL store on PostgreSQL with several connections', () => {
   it('gives two transactions claiming at once disjoint sessions', async () => {
     await seed(10);
-    const held = gate();
-    let first: string[] = [];
-    const holder = store.transaction(async (t) => {
-      first = ids(await t.claimSessions(['PENDING'], 6));
-      await held.wait;
-    });
-    while (first.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const holder = await heldOpen(async (t) => ids(await t.claimSessions(['PENDING'], 6)));
     const second = await store.transaction(async (t) =>
       ids(await t.claimSessions(['PENDING'], 10)),
     );
-    held.open();
-    await holder;
+    await holder.release();
+    const first = holder.value;
     expect(first).toEqual(['s0', 's1', 's2', 's3', 's4', 's5']);
     expect(second).toEqual(['s6', 's7', 's8', 's9']);
   });
 
   it('skips the timers of a session another transaction has claimed', async () => {
     await seed(3);
-    const held = gate();
-    let claimed = false;
-    const holder = store.transaction(async (t) => {
-      await t.claimSessions(['PENDING'], 1);
-      claimed = true;
-      await held.wait;
-    });
-    while (!claimed) await new Promise((resolve) => setTimeout(resolve, 5));
+    const holder = await heldOpen((t) => t.claimSessions(['PENDING'], 1));
     const timers = await store.transaction((t) => t.dueTimers(100, 10));
-    held.open();
-    await holder;
+    await holder.release();
     expect(timers.map((row) => row.sessionId)).toEqual(['s1', 's2']);
+  });
+
+  it('lists the sessions on an agent, locked ones included, while claims skip those', async () => {
+    await store.transaction((t) =>
+      t.applyMany(
+        ['s0', 's1'].map((id) =>
+          transitionWrite(sessionRow(id, { status: 'RUNNING', holds: { a1: { cpu: 1 } } })),
+        ),
+      ),
+    );
+    const holder = await heldOpen(async (t) => ids(await t.claimSessions(['RUNNING'], 1)));
+    const seen = await store.transaction(async (t) => ({
+      onAgent: await t.sessionsOnAgent('a1', ['RUNNING']),
+      claims: ids(await t.claimSessions(['RUNNING'], 10)),
+    }));
+    await holder.release();
+    expect(holder.value).toEqual(['s0']);
+    expect(seen).toEqual({ onAgent: ['s0', 's1'], claims: ['s1'] });
   });
 
   it('releases the claims of a connection that dies', async () => {

@@ -129,6 +129,13 @@ export interface StoreTx {
     limit: number,
     after?: ClaimCursor,
   ): Promise<SessionRow[]>;
+  /**
+   * Ids of the sessions in `statuses` whose `holds` name `agentId`, in id order. A plain read:
+   * nothing is locked, and a session another transaction holds locked is listed, not skipped
+   * (a write to it waits for that lock and is version-checked like any other). Reads no
+   * snapshots.
+   */
+  sessionsOnAgent(agentId: string, statuses: readonly Status[]): Promise<string[]>;
   /** Per owner, among sessions in `statuses`: how many, and the sum of their holds. */
   ownerUsage(statuses: readonly Status[]): Promise<Map<string, { sessions: number; slots: Slots }>>;
   /** Status of each given session id that exists (for dependency predicates). */

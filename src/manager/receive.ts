@@ -9,11 +9,13 @@ import { sendEvents } from './send.js';
 import { type SendItem, sendMany } from './send-many.js';
 import { isolated } from './step.js';
 
-/** Times one report is retried after write conflicts before it is given up (and logged). */
+/**
+ * Times one session report is retried after write conflicts before it is given up (and
+ * logged): the chart's own timers recover from a lost session report. An `agent.lost` report
+ * is retried until it applies, however many conflicts it meets: nothing else would tell the
+ * sessions on that agent (see `settle`).
+ */
 export const MAX_REPORT_CONFLICTS = 5;
-
-/** Upper bound on the sessions one `agent.lost` report fans out to. */
-const AGENT_LOST_SCAN = 1_000_000;
 
 type Verdict = 'done' | 'conflict' | { error: unknown };
 
@@ -91,8 +93,18 @@ function settle(
     item.reject(verdict.error);
     return;
   }
+  const conflicts = item.conflicts + 1;
+  if (item.report.type === 'agent.lost') {
+    // Past the limit a session report would be dropped; this one is retried until it applies.
+    if (item.conflicts === MAX_REPORT_CONFLICTS) {
+      const fields = { ...reportFields(item.report), conflicts };
+      runtime.logger.warn(fields, 'agent.lost report retried after write conflicts');
+    }
+    requeue({ ...item, conflicts });
+    return;
+  }
   if (item.conflicts < MAX_REPORT_CONFLICTS) {
-    requeue({ ...item, conflicts: item.conflicts + 1 });
+    requeue({ ...item, conflicts });
     return;
   }
   // The chart re-checks on its own timers (pull recheck, create verify): a lost report heals.
@@ -169,7 +181,8 @@ async function sessionReports(
 
 /**
  * An agent was lost: it takes no more placements, and every live session holding slots on it
- * is told (AGENT_LOST). One failing session does not keep the others from hearing it.
+ * is told (AGENT_LOST), including sessions another manager holds locked (the write waits for
+ * them). One failing session does not keep the others from hearing it.
  */
 async function agentLost(
   runtime: Runtime,
@@ -181,11 +194,10 @@ async function agentLost(
   if (known) await tx.setSchedulable(agentId, false);
   runtime.placement.touch();
   runtime.logger.warn({ agentId }, 'agent lost');
-  const rows = await tx.claimSessions(HOLDING_STATUSES, AGENT_LOST_SCAN);
   let conflict = false;
-  for (const row of rows.filter((candidate) => agentId in candidate.holds)) {
-    const outcome = await isolated(runtime, round, row.id, () =>
-      sendEvents(runtime, round, tx, row.id, [{ type: 'AGENT_LOST', now: round.now, agentId }]),
+  for (const sessionId of await tx.sessionsOnAgent(agentId, HOLDING_STATUSES)) {
+    const outcome = await isolated(runtime, round, sessionId, () =>
+      sendEvents(runtime, round, tx, sessionId, [{ type: 'AGENT_LOST', now: round.now, agentId }]),
     );
     if (outcome?.kind === 'conflict') conflict = true;
   }

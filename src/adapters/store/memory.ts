@@ -150,6 +150,18 @@ class MemoryTx implements StoreTx {
     });
   }
 
+  async sessionsOnAgent(agentId: string, statuses: readonly Status[]): Promise<string[]> {
+    this.check('sessionsOnAgent');
+    const ids: string[] = [];
+    for (const status of new Set(statuses)) {
+      for (const { id } of this.state.byStatus.scan(status, Number.POSITIVE_INFINITY)) {
+        const row = this.state.sessions.get(id)?.row;
+        if (row !== undefined && Object.hasOwn(row.holds, agentId)) ids.push(id);
+      }
+    }
+    return ids.sort((a, b) => (a < b ? -1 : 1));
+  }
+
   async ownerUsage(statuses: readonly Status[]): Promise<OwnerUsage> {
     this.check('ownerUsage');
     const totals: OwnerUsage = new Map();

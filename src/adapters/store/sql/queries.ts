@@ -32,6 +32,10 @@ export const CLAIM_STATUSES = `SELECT ${SESSION_FIELDS} FROM sessions
   WHERE status = ANY($1::text[]) AND (submitted_at, id) > ($3::double precision, $4::text)
   ORDER BY submitted_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`;
 
+/** A plain read (no lock, nothing skipped); the (status, ...) index narrows it to `$2`. */
+export const SESSIONS_ON_AGENT = `SELECT id FROM sessions
+  WHERE status = ANY($2::text[]) AND holds::jsonb ? $1 ORDER BY id`;
+
 export const OWNER_USAGE = `SELECT owner, count(*)::int AS sessions,
   sum(held_cpu)::float8 AS cpu_held, sum(held_mem)::float8 AS mem_held,
   sum(held_cuda_device)::float8 AS cuda_device_held,

@@ -97,6 +97,14 @@ export class SqlStoreTx implements StoreTx {
     return claimed;
   }
 
+  async sessionsOnAgent(agentId: string, statuses: readonly Status[]): Promise<string[]> {
+    const { rows } = await this.run<Row>('sessionsOnAgent', q.SESSIONS_ON_AGENT, [
+      agentId,
+      statuses,
+    ]);
+    return rows.map((row) => String(row.id));
+  }
+
   async ownerUsage(
     statuses: readonly Status[],
   ): Promise<Map<string, { sessions: number; slots: Slots }>> {
