@@ -40,7 +40,7 @@ export async function processReports(
   }
   await inTurns(runtime, round, chunks.length, async (forked, index) => {
     const chunk = chunks[index]!;
-    const verdicts = await forked.inHeldTransaction(runtime, (tx) =>
+    const verdicts = await forked.inTransaction(runtime, (tx) =>
       verdictsOf(runtime, forked, tx, chunk),
     );
     for (const [position, item] of chunk.entries()) {

@@ -142,10 +142,12 @@ export const BATCHES_PER_TURN = 8;
 /**
  * Runs up to `limit` batch transactions of one stage, `STAGE_DEPTH` in flight at once, so the
  * manager decides one batch while the store writes and commits another. Only for batches that
- * cannot conflict with each other: disjoint sessions (claimed, or split by session) and no
- * agent slots. Each batch gets a forked round (its notices go out when it commits; its counts
- * are added to `round`) and runs its transaction with `inHeldTransaction`: the turns hold
- * `runtime.serial`, `BATCHES_PER_TURN` batches each. Stops after a batch returns false.
+ * cannot conflict with each other: disjoint sessions (claimed, or split by session), and no
+ * placement (which reads free slots a batch in flight may be taking). Slots released by one
+ * write are locked with its sessions in one ordered statement, so two batches wait for each
+ * other there, never deadlock. Each batch gets a forked round (its notices go out when it commits; its counts
+ * are added to `round`); the turns hold `runtime.serial`, `BATCHES_PER_TURN` batches each, and a
+ * forked round's transactions run inside the turn. Stops after a batch returns false.
  */
 export async function inTurns(
   runtime: Runtime,
@@ -193,24 +195,24 @@ export class Round {
   /** Transitions for the `inspect` hook (filled only when it is set), delivered on commit. */
   observed: CommittedTransition[] = [];
 
-  constructor(readonly now: number) {}
+  /**
+   * `held`: the round is a fork of `inTurns`, whose turn holds `runtime.serial` already; its
+   * transactions run without taking it again, beside the other batch of the turn.
+   */
+  constructor(
+    readonly now: number,
+    private readonly held = false,
+  ) {}
 
   /** Runs `work` in one store transaction and publishes its notices after it commits. */
   inTransaction<T>(runtime: Runtime, work: (tx: StoreTx) => Promise<T>): Promise<T> {
-    return this.committed(runtime, () => runtime.serial(() => runtime.store.transaction(work)));
+    const transaction = () => runtime.store.transaction(work);
+    return this.committed(runtime, this.held ? transaction : () => runtime.serial(transaction));
   }
 
-  /**
-   * `inTransaction` for a caller that holds `runtime.serial` already (see `overlapped`): the
-   * transaction may run beside another one of this manager's.
-   */
-  inHeldTransaction<T>(runtime: Runtime, work: (tx: StoreTx) => Promise<T>): Promise<T> {
-    return this.committed(runtime, () => runtime.store.transaction(work));
-  }
-
-  /** A round at the same time with counts and notices of its own; `merge` adds them back. */
+  /** A round at the same time with counts and notices of its own, for one batch of a turn. */
   fork(): Round {
-    return new Round(this.now);
+    return new Round(this.now, true);
   }
 
   /** Adds the counts of a forked round (its notices went out with its own commits). */

@@ -65,7 +65,7 @@ async function advance(
   event: (now: number) => SessionEvent,
 ): Promise<void> {
   await inTurns(runtime, round, MAX_BATCHES_PER_STAGE, (forked) =>
-    forked.inHeldTransaction(runtime, async (tx) => {
+    forked.inTransaction(runtime, async (tx) => {
       const rows = await tx.claimSessions([status], runtime.batchSize);
       const items = rows.map((row) => ({ row, event: event(round.now) }));
       const outcomes = await stepMany(runtime, forked, tx, items);
