@@ -1,4 +1,7 @@
-/** Applies a batch of agent reports in one store transaction (see `ReportInbox`). */
+/**
+ * Applies a batch of agent reports in one store transaction, or a large one in chunks of
+ * sessions side by side (see `ReportInbox`).
+ */
 import { HOLDING_STATUSES } from '../core/types.js';
 import { contextOf } from './core-bridge.js';
 import { UnknownSessionError } from './errors.js';
@@ -20,9 +23,10 @@ export const MAX_REPORT_CONFLICTS = 5;
 type Verdict = 'done' | 'conflict' | { error: unknown };
 
 /**
- * Applies every report of `batch`, then (after the commit) settles each caller: resolved when
+ * Applies every report of `batch`, then (after each commit) settles each caller: resolved when
  * applied or ignored by the chart, rejected with the typed error when invalid. Reports that met
- * a write conflict go back to the inbox through `requeue`.
+ * a write conflict go back to the inbox through `requeue`. A batch of more than a batch size of
+ * session reports is written in chunks of sessions, two transactions at a time (`inTurns`).
  */
 export async function processReports(
   runtime: Runtime,

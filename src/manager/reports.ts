@@ -104,8 +104,8 @@ export interface InboxItem {
 
 /**
  * Queues reports and drains them in batches: every report queued in the same turn is handed to
- * `process` together (one store transaction). `idle()` resolves once nothing is queued or
- * being processed.
+ * `process` together (one store transaction, or a few side by side for a large batch: see
+ * `processReports`). `idle()` resolves once nothing is queued or being processed.
  */
 export class ReportInbox {
   private queue: InboxItem[] = [];
