@@ -1,13 +1,12 @@
-/** Applies a batch of agent reports in one store transaction (see `ReportInbox`). */
+/** Applies a batch of agent reports (see `ReportInbox`), a run of them per store transaction. */
 import { HOLDING_STATUSES } from '../core/types.js';
 import { contextOf } from './core-bridge.js';
 import { UnknownSessionError } from './errors.js';
 import type { AgentReport, StoreTx } from './ports.js';
 import { checkBinding, type InboxItem, reportEvent, type SessionReport } from './reports.js';
 import { Round, type Runtime } from './runtime.js';
-import { sendEvents } from './send.js';
-import { type SendItem, sendMany } from './send-many.js';
-import { isolated } from './step.js';
+import { applyPlanned, planMany, type SendItem, sendMany } from './send-many.js';
+import { processingFailed } from './step.js';
 
 /** Times one report is retried after write conflicts before it is given up (and logged). */
 export const MAX_REPORT_CONFLICTS = 5;
@@ -18,9 +17,12 @@ const AGENT_LOST_SCAN = 1_000_000;
 type Verdict = 'done' | 'conflict' | { error: unknown };
 
 /**
- * Applies every report of `batch`, then (after the commit) settles each caller: resolved when
- * applied or ignored by the chart, rejected with the typed error when invalid. Reports that met
- * a write conflict go back to the inbox through `requeue`.
+ * Applies the reports of `batch` in order and settles each caller once its transaction has
+ * committed: resolved when applied or ignored by the chart, rejected with the typed error when
+ * invalid. Reports that met a write conflict go back to the inbox through `requeue`. A run of
+ * session reports is one transaction; an `agent.lost` report has its own (see `agentLost`). So
+ * each transaction locks the agents it changes in one statement, in id order, and two managers
+ * applying reports at once wait for each other instead of deadlocking.
  */
 export async function processReports(
   runtime: Runtime,
@@ -28,11 +30,37 @@ export async function processReports(
   requeue: (item: InboxItem) => void,
 ): Promise<void> {
   const round = new Round(runtime.clock.now());
-  const verdicts = await round.inTransaction(runtime, (tx) =>
-    verdictsOf(runtime, round, tx, batch),
-  );
-  for (const [index, item] of batch.entries()) {
-    settle(runtime, item, verdicts[index]!, requeue);
+  for (const run of runsOf(batch)) {
+    const verdicts = await runVerdicts(runtime, round, run);
+    for (const [index, item] of run.entries()) settle(runtime, item, verdicts[index]!, requeue);
+  }
+}
+
+/** `batch` in order, cut into runs of session reports, each `agent.lost` report on its own. */
+function runsOf(batch: InboxItem[]): InboxItem[][] {
+  const runs: InboxItem[][] = [];
+  for (const item of batch) {
+    const last = runs.at(-1);
+    const joins = last !== undefined && !isAgentLost(last[0]!) && !isAgentLost(item);
+    if (joins) last.push(item);
+    else runs.push([item]);
+  }
+  return runs;
+}
+
+function isAgentLost(item: InboxItem): boolean {
+  return item.report.type === 'agent.lost';
+}
+
+/** The verdict of each report of one run; a failed transaction fails every report of it. */
+async function runVerdicts(runtime: Runtime, round: Round, run: InboxItem[]) {
+  const first = run[0]!.report;
+  try {
+    if (first.type === 'agent.lost') return [await agentLost(runtime, round, first.agentId)];
+    const reports = run.map((item) => item.report as SessionReport);
+    return await round.inTransaction(runtime, (tx) => sessionReports(runtime, round, tx, reports));
+  } catch (error) {
+    return run.map((): Verdict => ({ error }));
   }
 }
 
@@ -57,46 +85,6 @@ function settle(
   // The chart re-checks on its own timers (pull recheck, create verify): a lost report heals.
   runtime.logger.warn(reportFields(item.report), 'report dropped after write conflicts');
   item.resolve();
-}
-
-/**
- * The verdict of each report, in order: runs of session reports are applied together (one read
- * and one batched write), an `agent.lost` report on its own between them.
- */
-async function verdictsOf(
-  runtime: Runtime,
-  round: Round,
-  tx: StoreTx,
-  batch: InboxItem[],
-): Promise<Verdict[]> {
-  const verdicts: Verdict[] = [];
-  for (let start = 0; start < batch.length; ) {
-    const first = batch[start]!.report;
-    if (first.type === 'agent.lost') {
-      verdicts.push(await agentLostVerdict(runtime, round, tx, first.agentId));
-      start += 1;
-      continue;
-    }
-    let end = start + 1;
-    while (end < batch.length && batch[end]!.report.type !== 'agent.lost') end += 1;
-    const reports = batch.slice(start, end).map((item) => item.report as SessionReport);
-    verdicts.push(...(await sessionReports(runtime, round, tx, reports)));
-    start = end;
-  }
-  return verdicts;
-}
-
-async function agentLostVerdict(
-  runtime: Runtime,
-  round: Round,
-  tx: StoreTx,
-  agentId: string,
-): Promise<Verdict> {
-  try {
-    return await agentLost(runtime, round, tx, agentId);
-  } catch (error) {
-    return { error };
-  }
 }
 
 /**
@@ -128,27 +116,33 @@ async function sessionReports(
 
 /**
  * An agent was lost: it takes no more placements, and every live session holding slots on it
- * is told (AGENT_LOST). One failing session does not keep the others from hearing it.
+ * is told (AGENT_LOST). Two transactions: the agent is marked first, then its sessions are told
+ * in one batched write, which locks the agents they release together, in id order (marking the
+ * agent in that transaction would lock it before the others). A session whose event cannot be
+ * decided is logged; the others still hear it.
  */
-async function agentLost(
-  runtime: Runtime,
-  round: Round,
-  tx: StoreTx,
-  agentId: string,
-): Promise<Verdict> {
-  const known = (await tx.agents()).some((agent) => agent.id === agentId);
-  if (known) await tx.setSchedulable(agentId, false);
+async function agentLost(runtime: Runtime, round: Round, agentId: string): Promise<Verdict> {
+  await round.inTransaction(runtime, async (tx) => {
+    const known = (await tx.agents()).some((agent) => agent.id === agentId);
+    if (known) await tx.setSchedulable(agentId, false);
+  });
   runtime.placement.touch();
   runtime.logger.warn({ agentId }, 'agent lost');
-  const rows = await tx.claimSessions(HOLDING_STATUSES, AGENT_LOST_SCAN);
-  let conflict = false;
-  for (const row of rows.filter((candidate) => agentId in candidate.holds)) {
-    const outcome = await isolated(runtime, round, row.id, () =>
-      sendEvents(runtime, round, tx, row.id, [{ type: 'AGENT_LOST', now: round.now, agentId }]),
-    );
-    if (outcome?.kind === 'conflict') conflict = true;
+  const { rows, outcomes } = await round.inTransaction(runtime, async (tx) => {
+    const claimed = await tx.claimSessions(HOLDING_STATUSES, AGENT_LOST_SCAN);
+    const holding = claimed.filter((row) => agentId in row.holds);
+    const items: SendItem[] = holding.map((row) => ({
+      sessionId: row.id,
+      events: () => [{ type: 'AGENT_LOST', now: round.now, agentId }],
+    }));
+    const known = new Map(holding.map((row) => [row.id, row]));
+    const planned = planMany(runtime, round, items, known);
+    return { rows: holding, outcomes: await applyPlanned(runtime, round, tx, planned) };
+  });
+  for (const [index, outcome] of outcomes.entries()) {
+    if (outcome.kind === 'error') processingFailed(runtime, round, rows[index]!.id, outcome.error);
   }
-  return conflict ? 'conflict' : 'done';
+  return outcomes.some((outcome) => outcome.kind === 'conflict') ? 'conflict' : 'done';
 }
 
 function reportFields(report: AgentReport) {
