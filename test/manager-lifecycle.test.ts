@@ -9,6 +9,7 @@ import {
   tick,
   view,
 } from './manager-harness.js';
+import { transitionWrite } from './store-rows.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -58,5 +59,23 @@ describe('manager: the schedule stage', () => {
     await tick(h);
     expect((await view(h, 's1')).status).toBe('PENDING');
     expect((await view(h, 's3')).status).toBe('PREPARING');
+  });
+});
+
+describe('manager: the timer stage', () => {
+  it('deletes a due timer whose event the chart ignores, so it fires once', async () => {
+    h = await createHarness();
+    await h.manager.submit(spec({ id: 's1' }));
+    const now = h.clock.now();
+    await h.store.transaction(async (tx) => {
+      const [row] = await tx.getSessions(['s1']);
+      const timer = { sessionId: 's1', timerId: 'stale', event: 'xstate.after.stale', dueAt: now };
+      const session = { ...row!, version: row!.version + 1 };
+      await tx.apply(transitionWrite(session, { timersSet: [timer] }));
+    });
+    expect((await tick(h)).timersFired).toBe(1);
+    expect(await h.store.transaction((tx) => tx.dueTimers(now, 10))).toEqual([]);
+    expect((await tick(h)).timersFired).toBe(0);
+    expect((await view(h, 's1')).status).toBe('PREPARING');
   });
 });

@@ -70,8 +70,9 @@ describe('two manager processes on one PostgreSQL database', () => {
     expect(result.transitions[1]).toBeGreaterThan(100);
     // Rounds in which both committed transitions at the same virtual time, concurrently.
     expect(result.sharedRounds).toBeGreaterThan(20);
-    // A deadlock between the two (retried next round) may log a failed stage; a session that
-    // could not be processed at all would be a bug.
+    // Each transaction locks the agents it changes in one statement, in id order: the two wait
+    // for each other and never deadlock, so no stage fails and every session is processed.
+    expect(result.logs.get('stage failed')).toBeUndefined();
     expect(result.logs.get('session processing failed')).toBeUndefined();
     expect(result.acknowledged.size).toBe(SESSIONS);
   });

@@ -24,6 +24,7 @@ import {
   type SendManyOutcome,
 } from './send-many.js';
 import { MAX_BATCHES_PER_STAGE } from './stages.js';
+import { processingFailed } from './step.js';
 
 /**
  * How long a claimed row stays hidden from other dispatchers while its call is in flight, ms.
@@ -337,9 +338,7 @@ async function finishRow(
   retry: boolean,
 ): Promise<void> {
   if (outcome.kind === 'error') {
-    round.errors += 1;
-    const fields = { sessionId: row.sessionId, err: describeError(outcome.error) };
-    runtime.logger.error(fields, 'session processing failed');
+    processingFailed(runtime, round, row.sessionId, outcome.error);
   } else if (retry) {
     await retryLater(runtime, round, tx, row);
   } else if (outcome.kind !== 'conflict') {

@@ -154,6 +154,11 @@ export interface StoreTx {
    * write. Stores that pay a round trip per statement (SQL) implement it to write a whole stage in
    * a few statements; callers fall back to `apply` one by one when it is absent. If a write
    * throws (a caller bug such as a bad version), nothing of the batch is kept.
+   *
+   * The SQL store locks the sessions and agents a call writes, in id order, until the
+   * transaction ends. Two transactions that each lock agents in several calls can lock them in
+   * opposite orders and deadlock (PostgreSQL then aborts one): a transaction should change
+   * reservations in one call, as every stage of the manager does.
    */
   applyMany?(writes: readonly TransitionWrite[]): Promise<ApplyResult[]>;
   /** Timers with `dueAt <= now`, earliest first, locked (skip locked). */

@@ -1,6 +1,6 @@
 /**
- * Applies a batch of agent reports in one store transaction, or a large one in chunks of
- * sessions side by side (see `ReportInbox`).
+ * Applies a batch of agent reports (see `ReportInbox`), a run of them per store transaction; a
+ * large run in chunks of sessions, two transactions at a time.
  */
 import { HOLDING_STATUSES } from '../core/types.js';
 import { contextOf } from './core-bridge.js';
@@ -8,9 +8,8 @@ import { UnknownSessionError } from './errors.js';
 import type { AgentReport, StoreTx } from './ports.js';
 import { checkBinding, type InboxItem, reportEvent, type SessionReport } from './reports.js';
 import { inTurns, Round, type Runtime } from './runtime.js';
-import { sendEvents } from './send.js';
 import { type SendItem, sendMany } from './send-many.js';
-import { isolated } from './step.js';
+import { processingFailed } from './step.js';
 
 /**
  * Times one session report is retried after write conflicts before it is given up (and
@@ -23,10 +22,13 @@ export const MAX_REPORT_CONFLICTS = 5;
 type Verdict = 'done' | 'conflict' | { error: unknown };
 
 /**
- * Applies every report of `batch`, then (after each commit) settles each caller: resolved when
- * applied or ignored by the chart, rejected with the typed error when invalid. Reports that met
- * a write conflict go back to the inbox through `requeue`. A batch of more than a batch size of
- * session reports is written in chunks of sessions, two transactions at a time (`inTurns`).
+ * Applies the reports of `batch` in order and settles each caller once its transaction has
+ * committed: resolved when applied or ignored by the chart, rejected with the typed error when
+ * invalid. Reports that met a write conflict go back to the inbox through `requeue`. A run of
+ * session reports is one transaction (a run of more than a batch size, several: chunks of
+ * sessions, two at a time, see `inTurns`); an `agent.lost` report has its own (see
+ * `agentLost`). So each transaction locks the agents it changes in one statement, in id order,
+ * and two managers applying reports at once wait for each other instead of deadlocking.
  */
 export async function processReports(
   runtime: Runtime,
@@ -34,37 +36,30 @@ export async function processReports(
   requeue: (item: InboxItem) => void,
 ): Promise<void> {
   const round = new Round(runtime.clock.now());
-  const chunks = bySession(batch, runtime.batchSize);
-  if (chunks === undefined) {
-    const verdicts = await round.inTransaction(runtime, (tx) =>
-      verdictsOf(runtime, round, tx, batch),
-    );
-    for (const [index, item] of batch.entries()) settle(runtime, item, verdicts[index]!, requeue);
-    return;
-  }
-  await inTurns(runtime, round, chunks.length, async (forked, index) => {
-    const chunk = chunks[index]!;
-    const verdicts = await forked.inTransaction(runtime, (tx) =>
-      verdictsOf(runtime, forked, tx, chunk),
-    );
-    for (const [position, item] of chunk.entries()) {
-      settle(runtime, item, verdicts[position]!, requeue);
+  for (const run of runsOf(batch)) {
+    const chunks = isAgentLost(run[0]!) ? [run] : bySession(run, runtime.batchSize);
+    if (chunks.length === 1) {
+      const verdicts = await runVerdicts(runtime, round, run);
+      for (const [index, item] of run.entries()) settle(runtime, item, verdicts[index]!, requeue);
+      continue;
     }
-    return index + 1 < chunks.length;
-  });
+    await inTurns(runtime, round, chunks.length, async (forked, index) => {
+      const chunk = chunks[index]!;
+      const verdicts = await runVerdicts(runtime, forked, chunk);
+      for (const [at, item] of chunk.entries()) settle(runtime, item, verdicts[at]!, requeue);
+      return index + 1 < chunks.length;
+    });
+  }
 }
 
 /**
- * A batch of more than `size` session reports split into chunks of about `size` reports, each
- * session's reports together and in order, so the chunks can be written side by side;
- * undefined when the batch is small or holds an `agent.lost` report (ordered against the rest).
+ * A run of session reports in chunks of about `size` reports, each session's reports together
+ * and in order, so the chunks can be written side by side (one chunk for a short run).
  */
-function bySession(batch: InboxItem[], size: number): InboxItem[][] | undefined {
-  if (batch.length <= size || batch.some((item) => item.report.type === 'agent.lost')) {
-    return undefined;
-  }
+function bySession(run: InboxItem[], size: number): InboxItem[][] {
+  if (run.length <= size) return [run];
   const sessions = new Map<string, InboxItem[]>();
-  for (const item of batch) {
+  for (const item of run) {
     const id = (item.report as SessionReport).sessionId;
     const items = sessions.get(id);
     if (items) items.push(item);
@@ -81,6 +76,34 @@ function bySession(batch: InboxItem[], size: number): InboxItem[][] | undefined 
   }
   if (chunk.length > 0) chunks.push(chunk);
   return chunks;
+}
+
+/** `batch` in order, cut into runs of session reports, each `agent.lost` report on its own. */
+function runsOf(batch: InboxItem[]): InboxItem[][] {
+  const runs: InboxItem[][] = [];
+  for (const item of batch) {
+    const last = runs.at(-1);
+    const joins = last !== undefined && !isAgentLost(last[0]!) && !isAgentLost(item);
+    if (joins) last.push(item);
+    else runs.push([item]);
+  }
+  return runs;
+}
+
+function isAgentLost(item: InboxItem): boolean {
+  return item.report.type === 'agent.lost';
+}
+
+/** The verdict of each report of one run; a failed transaction fails every report of it. */
+async function runVerdicts(runtime: Runtime, round: Round, run: InboxItem[]) {
+  const first = run[0]!.report;
+  try {
+    if (first.type === 'agent.lost') return [await agentLost(runtime, round, first.agentId)];
+    const reports = run.map((item) => item.report as SessionReport);
+    return await round.inTransaction(runtime, (tx) => sessionReports(runtime, round, tx, reports));
+  } catch (error) {
+    return run.map((): Verdict => ({ error }));
+  }
 }
 
 function settle(
@@ -117,46 +140,6 @@ function settle(
 }
 
 /**
- * The verdict of each report, in order: runs of session reports are applied together (one read
- * and one batched write), an `agent.lost` report on its own between them.
- */
-async function verdictsOf(
-  runtime: Runtime,
-  round: Round,
-  tx: StoreTx,
-  batch: InboxItem[],
-): Promise<Verdict[]> {
-  const verdicts: Verdict[] = [];
-  for (let start = 0; start < batch.length; ) {
-    const first = batch[start]!.report;
-    if (first.type === 'agent.lost') {
-      verdicts.push(await agentLostVerdict(runtime, round, tx, first.agentId));
-      start += 1;
-      continue;
-    }
-    let end = start + 1;
-    while (end < batch.length && batch[end]!.report.type !== 'agent.lost') end += 1;
-    const reports = batch.slice(start, end).map((item) => item.report as SessionReport);
-    verdicts.push(...(await sessionReports(runtime, round, tx, reports)));
-    start = end;
-  }
-  return verdicts;
-}
-
-async function agentLostVerdict(
-  runtime: Runtime,
-  round: Round,
-  tx: StoreTx,
-  agentId: string,
-): Promise<Verdict> {
-  try {
-    return await agentLost(runtime, round, tx, agentId);
-  } catch (error) {
-    return { error };
-  }
-}
-
-/**
  * Session reports in order: each is checked against its session as the reports before it left
  * it (a report that does not fit is rejected with the typed error), then sent as its event.
  */
@@ -186,26 +169,31 @@ async function sessionReports(
 /**
  * An agent was lost: it takes no more placements, and every live session holding slots on it
  * is told (AGENT_LOST), including sessions another manager holds locked (the write waits for
- * them). One failing session does not keep the others from hearing it.
+ * them; one that changed meanwhile is a conflict, and the report is retried). Two transactions:
+ * the agent is marked first, then its sessions are told in one batched write, which locks the
+ * agents they release together, in id order (marking the agent in that transaction would lock
+ * it before the others). A session whose event cannot be decided is logged; the others still
+ * hear it.
  */
-async function agentLost(
-  runtime: Runtime,
-  round: Round,
-  tx: StoreTx,
-  agentId: string,
-): Promise<Verdict> {
-  const known = (await tx.agents()).some((agent) => agent.id === agentId);
-  if (known) await tx.setSchedulable(agentId, false);
+async function agentLost(runtime: Runtime, round: Round, agentId: string): Promise<Verdict> {
+  await round.inTransaction(runtime, async (tx) => {
+    const known = (await tx.agents()).some((agent) => agent.id === agentId);
+    if (known) await tx.setSchedulable(agentId, false);
+  });
   runtime.placement.touch();
   runtime.logger.warn({ agentId }, 'agent lost');
-  let conflict = false;
-  for (const sessionId of await tx.sessionsOnAgent(agentId, HOLDING_STATUSES)) {
-    const outcome = await isolated(runtime, round, sessionId, () =>
-      sendEvents(runtime, round, tx, sessionId, [{ type: 'AGENT_LOST', now: round.now, agentId }]),
-    );
-    if (outcome?.kind === 'conflict') conflict = true;
+  const { ids, outcomes } = await round.inTransaction(runtime, async (tx) => {
+    const ids = await tx.sessionsOnAgent(agentId, HOLDING_STATUSES);
+    const items: SendItem[] = ids.map((sessionId) => ({
+      sessionId,
+      events: () => [{ type: 'AGENT_LOST', now: round.now, agentId }],
+    }));
+    return { ids, outcomes: await sendMany(runtime, round, tx, items) };
+  });
+  for (const [index, outcome] of outcomes.entries()) {
+    if (outcome.kind === 'error') processingFailed(runtime, round, ids[index]!, outcome.error);
   }
-  return conflict ? 'conflict' : 'done';
+  return outcomes.some((outcome) => outcome.kind === 'conflict') ? 'conflict' : 'done';
 }
 
 function reportFields(report: AgentReport) {

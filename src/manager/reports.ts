@@ -1,6 +1,6 @@
 /**
  * Agent reports: validation against the session's bindings, translation into chart events, and
- * the inbox that applies every report queued in the same turn in one store transaction.
+ * the inbox that applies the reports queued in the same turn together.
  */
 import type { SessionContext } from '../core/context.js';
 import type { SessionEvent } from '../core/events.js';
@@ -104,8 +104,9 @@ export interface InboxItem {
 
 /**
  * Queues reports and drains them in batches: every report queued in the same turn is handed to
- * `process` together (one store transaction, or a few side by side for a large batch: see
- * `processReports`). `idle()` resolves once nothing is queued or being processed.
+ * `process` together (one store transaction per run of session reports, or a few side by side
+ * for a large run: see `processReports`). `idle()` resolves once nothing is queued or being
+ * processed.
  */
 export class ReportInbox {
   private queue: InboxItem[] = [];

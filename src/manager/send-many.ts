@@ -19,6 +19,12 @@ export interface SendItem {
    * If it throws, this entry alone fails (its outcome carries the error) and sends nothing.
    */
   events(row: SessionRow, snapshot: Snapshot): readonly SessionEvent[];
+  /**
+   * The timer row whose firing the first event stands for: it is deleted with that event's
+   * write, which is made even if the chart ignores the event, so a stale timer cannot fire
+   * again.
+   */
+  firedTimer?: string;
 }
 
 /** What happened to one entry: `conflict` when any of its writes was refused. */
@@ -116,13 +122,15 @@ export async function applyPlanned(
 function planItem(runtime: Runtime, round: Round, index: number, head: Head, item: SendItem) {
   const plans: Planned[] = [];
   let { row, snapshot } = head;
-  for (const event of item.events(row, snapshot)) {
+  for (const [position, event] of item.events(row, snapshot).entries()) {
     const decision = decideEvent(snapshot, event);
-    if (!decision.changed && decision.effects.length === 0) {
+    const fired = position === 0 ? item.firedTimer : undefined;
+    if (!decision.changed && decision.effects.length === 0 && fired === undefined) {
       runtime.logger.debug({ sessionId: row.id, event: event.type }, 'event ignored');
       continue;
     }
-    const plan = planWrite(rowColumns(decision.next, round.now), row.version, decision.effects);
+    const columns = rowColumns(decision.next, round.now);
+    const plan = planWrite(columns, row.version, decision.effects, fired);
     plans.push({ item: index, plan, snapshot: decision.next, event });
     row = plan.write.session;
     snapshot = decision.next;

@@ -9,7 +9,7 @@ export type SendOutcome = StepOutcome | { kind: 'missing' };
 
 /**
  * Loads the session and applies `events` in order, each to the row the previous one wrote.
- * Stops at the first conflict. `firedTimer` goes with the first event (see `step`).
+ * Stops at the first conflict.
  */
 export async function sendEvents(
   runtime: Runtime,
@@ -17,13 +17,12 @@ export async function sendEvents(
   tx: StoreTx,
   sessionId: string,
   events: readonly SessionEvent[],
-  firedTimer?: string,
 ): Promise<SendOutcome> {
   let row = await loadRow(tx, sessionId);
   if (!row) return { kind: 'missing' };
   let outcome: SendOutcome = { kind: 'ignored' };
-  for (const [index, event] of events.entries()) {
-    outcome = await step(runtime, round, tx, row, event, index === 0 ? firedTimer : undefined);
+  for (const event of events) {
+    outcome = await step(runtime, round, tx, row, event);
     if (outcome.kind === 'conflict') return outcome;
     if (outcome.kind === 'applied') row = outcome.row;
   }

@@ -6,31 +6,34 @@ import type { SessionEvent } from '../core/events.js';
 import type { Status } from '../core/types.js';
 import type { TimerRow } from './ports.js';
 import { inTurns, type Round, type Runtime } from './runtime.js';
-import { sendEvents } from './send.js';
-import { isolated, stepMany } from './step.js';
+import { type SendItem, sendMany } from './send-many.js';
+import { processingFailed, stepMany } from './step.js';
 
 /** Batches one stage may run in one round: a bound, so a timer re-armed at once cannot spin. */
 export const MAX_BATCHES_PER_STAGE = 64;
 
-/** Fires every due timer: sends its event to the session and deletes the row. */
+/**
+ * Fires every due timer: sends its event to the session and deletes the row. A batch of timers
+ * is written at once, so the agents its transitions reserve on or release from are locked
+ * together, in id order: two managers firing timers at once wait for each other, never deadlock.
+ */
 export async function fireTimers(runtime: Runtime, round: Round): Promise<void> {
   let progress = true;
   for (let batch = 0; progress && batch < MAX_BATCHES_PER_STAGE; batch += 1) {
     progress = await round.inTransaction(runtime, async (tx) => {
       const due = await tx.dueTimers(round.now, runtime.batchSize);
+      const items: SendItem[] = due.map((timer) => ({
+        sessionId: timer.sessionId,
+        events: () => [timerEvent(timer, round.now)],
+        firedTimer: timer.timerId,
+      }));
+      const outcomes = await sendMany(runtime, round, tx, items);
       let fired = 0;
-      for (const timer of due) {
-        const outcome = await isolated(runtime, round, timer.sessionId, () =>
-          sendEvents(
-            runtime,
-            round,
-            tx,
-            timer.sessionId,
-            [timerEvent(timer, round.now)],
-            timer.timerId,
-          ),
-        );
-        if (outcome?.kind === 'applied' || outcome?.kind === 'ignored') fired += 1;
+      for (const [index, outcome] of outcomes.entries()) {
+        if (outcome.kind === 'applied' || outcome.kind === 'ignored') fired += 1;
+        if (outcome.kind === 'error') {
+          processingFailed(runtime, round, items[index]!.sessionId, outcome.error);
+        }
       }
       round.timersFired += fired;
       // Another batch only if this one was full and moved: failing timers stay for next round.

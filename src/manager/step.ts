@@ -14,9 +14,7 @@ export type StepOutcome =
 
 /**
  * Restores the row's snapshot, decides, and applies the resulting write. Throws only when the
- * row cannot be processed at all (a corrupt snapshot, a store failure); callers isolate that.
- * `firedTimer` names the timer row that produced `event`; it is deleted even if the event is
- * ignored, so a stale timer cannot fire again.
+ * row cannot be processed at all (a corrupt snapshot, a store failure).
  */
 export async function step(
   runtime: Runtime,
@@ -24,15 +22,14 @@ export async function step(
   tx: StoreTx,
   row: SessionRow,
   event: SessionEvent,
-  firedTimer?: string,
 ): Promise<StepOutcome> {
   const decision = decideEvent(runtime.snapshots.of(row), event);
-  if (!decision.changed && decision.effects.length === 0 && firedTimer === undefined) {
+  if (!decision.changed && decision.effects.length === 0) {
     runtime.logger.debug({ sessionId: row.id, event: event.type }, 'event ignored');
     return { kind: 'ignored' };
   }
   const columns = rowColumns(decision.next, round.now);
-  const { write, notices } = planWrite(columns, row.version, decision.effects, firedTimer);
+  const { write, notices } = planWrite(columns, row.version, decision.effects);
   const result = await tx.apply(write);
   return settleWrite(runtime, round, { write, notices }, decision.next, result, event);
 }
@@ -50,10 +47,20 @@ export async function isolated<T>(
   try {
     return await work();
   } catch (error) {
-    round.errors += 1;
-    runtime.logger.error({ sessionId, err: describeError(error) }, 'session processing failed');
+    processingFailed(runtime, round, sessionId, error);
     return undefined;
   }
+}
+
+/** Counts and logs a session that could not be processed; the rest of its batch goes on. */
+export function processingFailed(
+  runtime: Runtime,
+  round: Round,
+  sessionId: string,
+  error: unknown,
+): void {
+  round.errors += 1;
+  runtime.logger.error({ sessionId, err: describeError(error) }, 'session processing failed');
 }
 
 /** Loads one session row by id inside `tx` (undefined when absent). */

@@ -15,6 +15,7 @@ import { describeError } from './logger.js';
 import type { InspectResult, SessionRow } from './ports.js';
 import { pipelined, type Round, type Runtime } from './runtime.js';
 import { applyPlanned, type PlannedBatch, planMany, type SendItem } from './send-many.js';
+import { processingFailed } from './step.js';
 
 type Inspection = Extract<AgentEffect, { type: 'inspectKernels' }>;
 
@@ -66,10 +67,9 @@ async function writeBatch(runtime: Runtime, round: Round, { checks, planned }: D
     applyPlanned(runtime, round, tx, planned),
   );
   for (const [index, outcome] of outcomes.entries()) {
-    if (outcome.kind !== 'error') continue;
-    round.errors += 1;
-    const fields = { sessionId: checks[index]!.row.id, err: describeError(outcome.error) };
-    runtime.logger.error(fields, 'session processing failed');
+    if (outcome.kind === 'error') {
+      processingFailed(runtime, round, checks[index]!.row.id, outcome.error);
+    }
   }
 }
 
