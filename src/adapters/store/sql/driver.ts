@@ -24,7 +24,38 @@ export interface SqlDriver {
   readonly kind: 'postgres' | 'pglite';
   /** Where the database is (`127.0.0.1:5432/db`, `memory`, a directory), for messages. */
   readonly location: string;
-  /** Runs `work` between BEGIN and COMMIT; rolls back and rethrows if `work` throws. */
+  /**
+   * Runs `work` between BEGIN and COMMIT; rolls back and rethrows if `work` throws. If a
+   * statement failed and `work` resolved anyway (it caught the error), the database has aborted
+   * the transaction: it rejects with `TransactionRolledBackError` instead of resolving.
+   */
   transaction<T>(work: (conn: SqlConnection) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+/**
+ * `conn`, remembering the first statement that failed since the transaction (or its last
+ * successful `ROLLBACK TO SAVEPOINT`) began: after it, PostgreSQL aborts the transaction, and
+ * COMMIT rolls back without an error of its own.
+ */
+export function watchFailures(conn: SqlConnection): {
+  conn: SqlConnection;
+  failure(): { error: unknown } | undefined;
+} {
+  let failure: { error: unknown } | undefined;
+  return {
+    conn: {
+      async query<R>(text: string, params?: readonly unknown[]): Promise<SqlResult<R>> {
+        try {
+          const result = await conn.query<R>(text, params);
+          if (/^\s*ROLLBACK\s+TO\b/i.test(text)) failure = undefined;
+          return result;
+        } catch (error) {
+          failure ??= { error };
+          throw error;
+        }
+      },
+    },
+    failure: () => failure,
+  };
 }

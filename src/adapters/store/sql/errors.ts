@@ -7,6 +7,7 @@
 const UNAVAILABLE = Symbol.for('session-lifecycle.StoreUnavailableError');
 const TOO_NEW = Symbol.for('session-lifecycle.SchemaTooNewError');
 const CORRUPT = Symbol.for('session-lifecycle.CorruptRowError');
+const ROLLED_BACK = Symbol.for('session-lifecycle.TransactionRolledBackError');
 
 function branded(candidate: unknown, brand: symbol): boolean {
   return typeof candidate === 'object' && candidate !== null && brand in candidate;
@@ -95,5 +96,30 @@ export class CorruptRowError extends Error {
 
   static override [Symbol.hasInstance](candidate: unknown): boolean {
     return branded(candidate, CORRUPT);
+  }
+}
+
+/**
+ * A statement of the transaction failed and the work went on as if it had not (its error was
+ * caught): the database had aborted the transaction, so nothing of it was written, and the
+ * transaction rejects with this instead of resolving as if it had committed. `cause` is the
+ * statement's error. Retryable: the same work may succeed in a new transaction.
+ */
+export class TransactionRolledBackError extends Error {
+  readonly code = 'transaction-rolled-back';
+  readonly retryable = true;
+
+  constructor(cause: unknown) {
+    super(
+      `the transaction was rolled back, not committed: a statement in it failed ` +
+        `(${causeText(cause)}) and the work went on; nothing of it was written`,
+      { cause },
+    );
+    this.name = 'TransactionRolledBackError';
+    Object.defineProperty(this, ROLLED_BACK, { value: true });
+  }
+
+  static override [Symbol.hasInstance](candidate: unknown): boolean {
+    return branded(candidate, ROLLED_BACK);
   }
 }

@@ -3,8 +3,8 @@
  * named prepared statement, so each connection parses and plans a statement text once.
  */
 import type pg from 'pg';
-import type { SqlConnection, SqlDriver, SqlResult } from './driver.js';
-import { StoreUnavailableError } from './errors.js';
+import { type SqlConnection, type SqlDriver, type SqlResult, watchFailures } from './driver.js';
+import { StoreUnavailableError, TransactionRolledBackError } from './errors.js';
 
 /** Node socket errors and SQLSTATEs that mean "the server is not there (for us)". */
 const UNREACHABLE_CODES = new Set([
@@ -99,14 +99,18 @@ export class PgDriver implements SqlDriver {
 
   async transaction<T>(work: (conn: SqlConnection) => Promise<T>): Promise<T> {
     const client = await this.connect();
-    const conn = new PgConnection(client, this.names);
+    const watch = watchFailures(new PgConnection(client, this.names));
     // A connection that breaks between statements emits 'error' on the checked-out client; the
     // next statement fails with it, so the event itself needs only a listener, not an action.
     client.on('error', ignoreBrokenConnection);
     try {
       await client.query(BEGIN);
-      const result = await work(conn);
-      await client.query('COMMIT');
+      const result = await work(watch.conn);
+      const failed = watch.failure();
+      if (failed) throw new TransactionRolledBackError(failed.error);
+      const commit = await client.query('COMMIT');
+      // An aborted transaction answers COMMIT with ROLLBACK, and no error.
+      if (commit.command !== 'COMMIT') throw new TransactionRolledBackError(commit.command);
       client.off('error', ignoreBrokenConnection);
       client.release();
       return result;

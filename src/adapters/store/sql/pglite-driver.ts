@@ -3,7 +3,8 @@
  * directory. It has one connection; PGlite itself queues transactions one after another.
  */
 import type { PGlite } from '@electric-sql/pglite';
-import type { SqlConnection, SqlDriver, SqlResult } from './driver.js';
+import { type SqlConnection, type SqlDriver, type SqlResult, watchFailures } from './driver.js';
+import { TransactionRolledBackError } from './errors.js';
 
 interface PgliteQueryable {
   query<R>(text: string, params?: unknown[]): Promise<{ rows: R[]; affectedRows?: number }>;
@@ -29,7 +30,13 @@ export class PgliteDriver implements SqlDriver {
   ) {}
 
   transaction<T>(work: (conn: SqlConnection) => Promise<T>): Promise<T> {
-    return this.db.transaction((tx) => work(connection(tx)));
+    return this.db.transaction(async (tx) => {
+      const watch = watchFailures(connection(tx));
+      const result = await work(watch.conn);
+      const failed = watch.failure();
+      if (failed) throw new TransactionRolledBackError(failed.error);
+      return result;
+    });
   }
 
   async close(): Promise<void> {
