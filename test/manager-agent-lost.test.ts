@@ -4,12 +4,12 @@
  * another transaction holds locked at that moment.
  */
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../src/adapters/store/memory.js';
 import { openPostgresStore, type SqlStore } from '../src/adapters/store/sql/postgres.js';
 import type { SessionStore, StoreTx } from '../src/manager/ports.js';
 import { MAX_REPORT_CONFLICTS } from '../src/manager/receive.js';
-import { createTestDatabase, type TestDatabase, truncateStore } from './helpers/postgres.js';
+import { truncateStore, useTestDatabase } from './helpers/postgres.js';
 import {
   AGENT_CAPACITY,
   createHarness,
@@ -113,17 +113,11 @@ describe('agent.lost after write conflicts', () => {
 });
 
 describe('agent.lost on PostgreSQL while another transaction holds a session locked', () => {
-  let database: TestDatabase;
+  const database = useTestDatabase();
   let store: SqlStore;
   let holder: pg.Client;
   let watcher: pg.Client;
 
-  beforeAll(async () => {
-    database = await createTestDatabase();
-  });
-  afterAll(async () => {
-    await database.drop();
-  });
   beforeEach(async () => {
     store = await openPostgresStore({ connectionString: database.url, maxConnections: 2 });
     await truncateStore(store);

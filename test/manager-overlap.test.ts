@@ -4,12 +4,12 @@
  * store writes another. Checked on MemoryStore and on a real PostgreSQL server, where the two
  * run on two connections at once.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../src/adapters/store/memory.js';
 import { openPostgresStore } from '../src/adapters/store/sql/postgres.js';
 import type { SessionStore } from '../src/manager/ports.js';
 import { overlapped, STAGE_DEPTH } from '../src/manager/runtime.js';
-import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
+import { useTestDatabase } from './helpers/postgres.js';
 import { createHarness, expectNoLeaks, HAPPY_PATH, runUntil, spec } from './manager-harness.js';
 
 /** A promise settled from outside, to hold a batch until the test lets it go. */
@@ -99,13 +99,7 @@ const AGENTS = Array.from({ length: 10 }, (_, index) => ({
   capacity: { cpu: 8000, mem: 32768 },
 }));
 
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase();
-}, 60_000);
-afterAll(async () => {
-  await database?.drop();
-});
+const database = useTestDatabase();
 
 const STORES: [string, () => Promise<SessionStore>][] = [
   ['MemoryStore', async () => new MemoryStore()],

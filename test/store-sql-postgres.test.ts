@@ -3,22 +3,16 @@
  * never hold the same session, and a manager that dies must not keep its claims.
  */
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openPostgresStore, StoreUnavailableError } from '../src/adapters/store/sql/postgres.js';
 import type { SqlStore } from '../src/adapters/store/sql/store.js';
 import { SqlStoreTx } from '../src/adapters/store/sql/tx.js';
-import { createTestDatabase, type TestDatabase, truncateStore } from './helpers/postgres.js';
+import { truncateStore, useTestDatabase } from './helpers/postgres.js';
 import { sessionRow, timerRow, transitionWrite } from './store-contract.js';
 
-let database: TestDatabase;
+const database = useTestDatabase();
 let store: SqlStore;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await database.drop();
-});
 beforeEach(async () => {
   store = await openPostgresStore({ connectionString: database.url, maxConnections: 4 });
   await truncateStore(store);

@@ -10,15 +10,9 @@ import {
   TransactionRolledBackError,
 } from '../src/adapters/store/sql/pglite.js';
 import { openPostgresStore } from '../src/adapters/store/sql/postgres.js';
-import { createTestDatabase, type TestDatabase, truncateStore } from './helpers/postgres.js';
+import { truncateStore, useTestDatabase } from './helpers/postgres.js';
 
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase();
-}, 60_000);
-afterAll(async () => {
-  await database?.drop();
-});
+const database = useTestDatabase();
 
 const DRIVERS: [string, () => Promise<SqlStore>][] = [
   ['PGlite', () => openPgliteStore()],

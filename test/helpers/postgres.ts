@@ -2,9 +2,11 @@
  * A throwaway PostgreSQL database per test run, on the server named by `PG_URL` (default: the
  * local server as user postgres). Names are random, so concurrent runs never collide.
  */
+
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import type { SqlStore } from '../../src/adapters/store/sql/store.js';
 
 export const PG_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -38,6 +40,26 @@ export async function createTestDatabase(prefix = 'sl_test'): Promise<TestDataba
     name,
     drop: async () => {
       await admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    },
+  };
+}
+
+/**
+ * A throwaway database for the tests of the calling file (or `describe` block): created before
+ * them, dropped after. Read `url` inside a test or a later hook.
+ */
+export function useTestDatabase(): { readonly url: string } {
+  let database: TestDatabase | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  }, 60_000);
+  afterAll(async () => {
+    await database?.drop();
+  });
+  return {
+    get url() {
+      if (database === undefined) throw new Error('the test database is made in beforeAll');
+      return database.url;
     },
   };
 }

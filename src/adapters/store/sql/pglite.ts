@@ -6,12 +6,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PgliteDriver } from './pglite-driver.js';
 import { openSqlStore, type SqlStore } from './store.js';
 
-export {
-  CorruptRowError,
-  SchemaTooNewError,
-  StoreUnavailableError,
-  TransactionRolledBackError,
-} from './errors.js';
+export * from './errors.js';
 export type { SqlStore } from './store.js';
 
 /** Options of `openPgliteStore`. */

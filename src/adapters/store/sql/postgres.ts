@@ -6,12 +6,7 @@ import pg from 'pg';
 import { PgDriver, poolAddress } from './pg-driver.js';
 import { openSqlStore, type SqlStore } from './store.js';
 
-export {
-  CorruptRowError,
-  SchemaTooNewError,
-  StoreUnavailableError,
-  TransactionRolledBackError,
-} from './errors.js';
+export * from './errors.js';
 export type { SqlStore } from './store.js';
 
 /** Options of `openPostgresStore`: a connection string or a pool of one's own. */
