@@ -124,7 +124,7 @@ export async function driveToRunning(
   store: SessionStore,
   count: number,
   batchSize: number,
-): Promise<{ perSecond: number; ms: number; ticks: number }> {
+): Promise<{ perSecond: number; ms: number; cpuMs: number; ticks: number }> {
   const clock = new ManualClock(START);
   const agents = new SimulatedAgents({ clock, seed: 1, latencies: ZERO_LATENCY });
   const manager = createSessionManager({ store, agents, clock, batchSize, managerId: 'bench' });
@@ -138,6 +138,7 @@ export async function driveToRunning(
   manager.subscribe((notice) => {
     if (notice.to === 'RUNNING') running += 1;
   });
+  const cpu = process.cpuUsage();
   const started = performance.now();
   let ticks = 0;
   while (running < count) {
@@ -148,8 +149,9 @@ export async function driveToRunning(
     if (ticks > 100_000) throw new Error(`only ${running} of ${count} sessions reached RUNNING`);
   }
   const ms = performance.now() - started;
+  const { user, system } = process.cpuUsage(cpu);
   await manager.stop();
-  return { perSecond: (count * 1000) / ms, ms, ticks };
+  return { perSecond: (count * 1000) / ms, ms, cpuMs: (user + system) / 1000, ticks };
 }
 
 interface Scenario {
@@ -221,11 +223,13 @@ export const sqlBench: BenchModule = {
     for (const scenario of SCENARIOS) figures.push({ scenario, ...(await runScenario(scenario)) });
     const base = figures[0]!.perSecond;
     report.rows = figures.map(
-      ({ scenario, perSecond, ms, ticks }): BenchRow => ({
+      ({ scenario, perSecond, ms, cpuMs, ticks }): BenchRow => ({
         label: scenario.label,
         opsPerSec: perSecond,
         ratio: perSecond / base,
-        notes: `${count(scenario.count)} sessions in ${(ms / 1000).toFixed(2)} s, ${ticks} ticks`,
+        notes:
+          `${count(scenario.count)} sessions in ${(ms / 1000).toFixed(2)} s ` +
+          `(${(cpuMs / 1000).toFixed(2)} s of manager CPU), ${ticks} ticks`,
       }),
     );
     report.notes.push(
