@@ -107,7 +107,7 @@ const STORES: [string, () => Promise<SessionStore>][] = [
 ];
 
 describe.each(STORES)('stages and reports in overlapped batches on %s', (_name, open) => {
-  it('take every session to RUNNING once, two transactions at a time, leaking nothing', async () => {
+  it('take every session to RUNNING once, two transactions at a time, no leak', async () => {
     const { counts, watched } = counting(await open());
     const h = await createHarness({ store: watched, agents: AGENTS, batchSize: BATCH });
     try {

@@ -145,9 +145,10 @@ export const BATCHES_PER_TURN = 8;
  * cannot conflict with each other: disjoint sessions (claimed, or split by session), and no
  * placement (which reads free slots a batch in flight may be taking). Slots released by one
  * write are locked with its sessions in one ordered statement, so two batches wait for each
- * other there, never deadlock. Each batch gets a forked round (its notices go out when it commits; its counts
- * are added to `round`); the turns hold `runtime.serial`, `BATCHES_PER_TURN` batches each, and a
- * forked round's transactions run inside the turn. Stops after a batch returns false.
+ * other there, never deadlock. Each batch gets a forked round (its notices go out when it
+ * commits; its counts are added to `round`); the turns hold `runtime.serial`,
+ * `BATCHES_PER_TURN` batches each, and a forked round's transactions run inside the turn.
+ * Stops after a batch returns false.
  */
 export async function inTurns(
   runtime: Runtime,
