@@ -200,6 +200,45 @@ describe('batches', () => {
     expect(reserved(h, 'a1')).toEqual({ cpu: 2500 });
   });
 
+  it.each([
+    ['fifo, no owner limit', {}, 0],
+    ['drf', { picker: 'drf' as const }, 3],
+    ['fifo, an owner limit', { limits: { maxConcurrentPerOwner: 1 } }, 3],
+  ])('reads what owners hold only when placement uses it (%s)', async (_name, options, reads) => {
+    const memory = new MemoryStore();
+    let ownerReads = 0;
+    const store: SessionStore = {
+      transaction: (work) =>
+        memory.transaction((tx) => {
+          const watched = Object.create(tx) as typeof tx;
+          watched.ownerUsage = (statuses) => {
+            ownerReads += 1;
+            return tx.ownerUsage(statuses);
+          };
+          return work(watched);
+        }),
+      close: () => memory.close(),
+    };
+    h = await createHarness({ ...options, store, batchSize: 2 });
+    const owners = ['alice', 'bob', 'alice', 'carol', 'bob'];
+    const ids: string[] = [];
+    for (const [index, owner] of owners.entries()) {
+      const kernels = [{ slots: { cpu: 500 } }];
+      ids.push(await h.manager.submit(spec({ id: `o${index}`, owner, kernels })));
+    }
+    await tick(h);
+    // Five sessions in batches of two: three schedule batches, each reading the owners or not.
+    expect(ownerReads).toBe(reads);
+    const statuses = await Promise.all(ids.map(async (id) => (await view(h, id)).status));
+    const limited = 'limits' in options;
+    expect(statuses).toEqual(
+      limited
+        ? ['SCHEDULED', 'SCHEDULED', 'PENDING', 'SCHEDULED', 'PENDING']
+        : ['SCHEDULED', 'SCHEDULED', 'SCHEDULED', 'SCHEDULED', 'SCHEDULED'],
+    );
+    h = { ...h, store: memory };
+  });
+
   it('refuses a batch size that is not a positive integer', async () => {
     h = await createHarness();
     expect(() =>

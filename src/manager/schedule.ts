@@ -111,11 +111,16 @@ function pendingSession({ row, context }: Candidate): PendingSession {
   };
 }
 
+/**
+ * What placement reads. What each owner holds (an aggregate over every live session) is read
+ * only when something uses it: the `drf` picker or a per-owner limit.
+ */
 async function placementView(runtime: Runtime, tx: StoreTx, candidates: Candidate[]) {
   const dependencies = new Set(candidates.flatMap(({ context }) => context.spec.dependsOn));
+  const owners = runtime.picker === 'drf' || runtime.limits.maxConcurrentPerOwner !== undefined;
   return {
     agents: await tx.agents(),
-    ownerUsage: await tx.ownerUsage(HOLDING_STATUSES),
+    ownerUsage: owners ? await tx.ownerUsage(HOLDING_STATUSES) : new Map(),
     statusOf: dependencies.size > 0 ? await tx.statusOf([...dependencies]) : new Map(),
     limits: runtime.limits,
   };
