@@ -38,7 +38,7 @@ export const DISPATCH_RETRY_MS = 1_000;
 export const DISPATCH_RETRY_MAX_MS = 60_000;
 
 /** An agent's answer, or the exception a misbehaving client threw. */
-type Answer = AgentCallResult | InspectResult | { thrown: unknown };
+export type Answer = AgentCallResult | InspectResult | { thrown: unknown };
 
 /** Most outbox rows `recover` takes at once: in practice, every unfinished one. */
 export const RECOVER_LIMIT = 1_000_000;
@@ -236,14 +236,27 @@ async function callAll(runtime: Runtime, round: Round, rows: OutboxRow[]): Promi
   return answers;
 }
 
-async function callOne(runtime: Runtime, round: Round, row: OutboxRow): Promise<Answer> {
+function callOne(runtime: Runtime, round: Round, row: OutboxRow): Promise<Answer> {
+  return callAgent(runtime, round, row.effect, logFields(row));
+}
+
+/**
+ * Makes one agent call, counted as dispatched; an exception the client throws is logged,
+ * counted as an error and returned as `{ thrown }`. `fields` say which call, for the logs.
+ */
+export async function callAgent(
+  runtime: Runtime,
+  round: Round,
+  effect: AgentEffect,
+  fields: object,
+): Promise<Answer> {
   round.dispatched += 1;
-  runtime.logger.debug(logFields(row), 'agent call dispatched');
+  runtime.logger.debug(fields, 'agent call dispatched');
   try {
-    return await invoke(runtime, row.effect);
+    return await invoke(runtime, effect);
   } catch (error) {
     round.errors += 1;
-    runtime.logger.error({ ...logFields(row), err: describeError(error) }, 'agent call threw');
+    runtime.logger.error({ ...fields, err: describeError(error) }, 'agent call threw');
     return { thrown: error };
   }
 }

@@ -10,9 +10,8 @@
 import type { AgentEffect } from '../core/effects.js';
 import type { SessionEvent } from '../core/events.js';
 import { inspectionsOf } from './core-bridge.js';
-import { RECOVER_LIMIT } from './dispatch.js';
-import { describeError } from './logger.js';
-import type { InspectResult, SessionRow } from './ports.js';
+import { type Answer, callAgent, RECOVER_LIMIT } from './dispatch.js';
+import type { SessionRow } from './ports.js';
 import { pipelined, type Round, type Runtime } from './runtime.js';
 import { applyPlanned, type PlannedBatch, planMany, type SendItem } from './send-many.js';
 import { processingFailed } from './step.js';
@@ -78,35 +77,25 @@ function plan(runtime: Runtime, round: Round, row: SessionRow): Check[] {
   try {
     return [{ row, calls: inspectionsOf(runtime.snapshots.of(row)) }];
   } catch (error) {
-    round.errors += 1;
-    runtime.logger.error({ sessionId: row.id, err: describeError(error) }, 'session unreadable');
+    processingFailed(runtime, round, row.id, error);
     return [];
   }
 }
 
-async function inspect(runtime: Runtime, round: Round, call: Inspection) {
-  round.dispatched += 1;
-  try {
-    return await runtime.agents.inspectKernels(call);
-  } catch (error) {
-    round.errors += 1;
-    const fields = { sessionId: call.sessionId, agentId: call.agentId, err: describeError(error) };
-    runtime.logger.error(fields, 'agent call threw');
-    return undefined;
-  }
+function inspect(runtime: Runtime, round: Round, call: Inspection): Promise<Answer> {
+  const { sessionId, agentId, attempt } = call;
+  return callAgent(runtime, round, call, { sessionId, agentId, attempt, call: call.type });
 }
 
 /** The reports the answers stand for, or VERIFY when any kernel is not accounted for. */
-function eventsOf(
-  calls: Inspection[],
-  answers: (InspectResult | undefined)[],
-  now: number,
-): SessionEvent[] {
+function eventsOf(calls: Inspection[], answers: Answer[], now: number): SessionEvent[] {
   const creating: SessionEvent[] = [];
   const started: SessionEvent[] = [];
   for (const [index, call] of calls.entries()) {
     const answer = answers[index];
-    if (answer === undefined || !answer.ok) return [{ type: 'VERIFY', now }];
+    if (answer === undefined || 'thrown' in answer || !answer.ok || !('kernels' in answer)) {
+      return [{ type: 'VERIFY', now }];
+    }
     const { agentId, attempt } = call;
     for (const kernelId of call.kernelIds) {
       const state = answer.kernels[kernelId];
