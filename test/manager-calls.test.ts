@@ -7,6 +7,7 @@ import type { SessionStore } from '../src/manager/ports.js';
 import {
   createHarness,
   expectNoLeaks,
+  HAPPY_PATH,
   type Harness,
   reserved,
   runUntil,
@@ -44,14 +45,7 @@ describe('guarded retries', () => {
     ]);
     // Backoff without jitter: 1 s, then 2 s.
     expect(creates.map((call) => call.at - creates[0]!.at)).toEqual([0, 1_000, 3_000]);
-    expect(statusPath(session)).toEqual([
-      'PENDING',
-      'SCHEDULED',
-      'PREPARING',
-      'PREPARED',
-      'CREATING',
-      'RUNNING',
-    ]);
+    expect(statusPath(session)).toEqual(HAPPY_PATH);
   });
 
   it('retries transient pull failures and ends RUNNING with the pull attempts counted', async () => {

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   createHarness,
   expectNoLeaks,
+  HAPPY_PATH,
   type Harness,
   reserved,
   runUntilStatus,
@@ -32,14 +33,7 @@ describe('manager: the happy path', () => {
     expect(session.attempts).toEqual({ pull: 1, create: 1 });
     expect(h.agents.calls('pullImages')).toBe(1);
     expect(h.agents.calls('createKernels')).toBe(1);
-    expect(session.history.map((row) => row.to)).toEqual([
-      'PENDING',
-      'SCHEDULED',
-      'PREPARING',
-      'PREPARED',
-      'CREATING',
-      'RUNNING',
-    ]);
+    expect(session.history.map((row) => row.to)).toEqual(HAPPY_PATH);
   });
 });
 
