@@ -121,7 +121,8 @@ describe('SimulatedAgents: creating', () => {
         class: 'agent',
         code: 'insufficient-capacity',
         message:
-          'agent \'a2\' cannot fit {"cpu":2500,"cuda.device":1}: {"cpu":2000,"cuda.device":1} free of {"cpu":2000,"cuda.device":1}',
+          'agent \'a2\' cannot fit {"cpu":2500,"cuda.device":1}: {"cpu":2000,"cuda.device":1} ' +
+          'free of {"cpu":2000,"cuda.device":1}',
       },
     });
     expect(agents.liveKernels()).toEqual([]);

@@ -6,7 +6,7 @@ import { create, destroy, fleet, inspect, pull } from './agents-helpers.js';
 const busy = { class: 'transient', code: 'busy', message: 'agent a2 is busy' } as const;
 
 describe('SimulatedAgents: call faults', () => {
-  it('makes an ambiguous create that did create: the call fails, the kernel exists and reports', async () => {
+  it('makes an ambiguous create that did create: call failed, kernel exists, reports', async () => {
     const { agents, advance, types } = fleet({ faults: { createKernels: { ambiguous: 1 } } });
     expect(await agents.createKernels(create('s1'))).toEqual({
       ok: false,
@@ -68,7 +68,7 @@ describe('SimulatedAgents: call faults', () => {
     expect(types()).toEqual(['kernel.creating', 'kernel.started']);
   });
 
-  it('loses an agent: its kernels vanish, one agent.lost report, later calls fail agent-lost', async () => {
+  it('loses an agent: kernels vanish, one agent.lost report, later calls fail', async () => {
     const { agents, reports, advance, clock } = fleet();
     await agents.createKernels(create('s1'));
     await agents.createKernels(create('s2', 'a2'));

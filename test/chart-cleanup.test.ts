@@ -71,7 +71,7 @@ describe('session chart: cleanup before the next step', () => {
     ]);
   });
 
-  it('asks for the destroy again on a cleanup timeout instead of retrying while k1 may exist', () => {
+  it('asks for the destroy again on a cleanup timeout, no retry while k1 may exist', () => {
     const d = cleaningUp('transient');
     expect(d.send(ev.timer(T.cleanupTimeout, 30_006))).toEqual([
       fx.cancel(T.cleanupTimeout),
@@ -122,7 +122,7 @@ describe('session chart: cleanup before the next step', () => {
     expect(d.context.cleanupWaits).toBe(0);
   });
 
-  it(`gives up with cleanup-timed-out after ${MAX_CLEANUP_WAITS} re-asks, releasing the holds`, () => {
+  it(`gives up with cleanup-timed-out after ${MAX_CLEANUP_WAITS} re-asks, holds released`, () => {
     const d = cleaningUp('transient');
     for (let wait = 1; wait <= MAX_CLEANUP_WAITS; wait++) {
       d.send(ev.timer(T.cleanupTimeout, 6 + wait * 30_000));
@@ -173,7 +173,7 @@ describe('session chart: cleanup before the next step', () => {
     expect(d.kernelStatuses).toEqual({ k0: 'CANCELLED', k1: 'TERMINATING' });
   });
 
-  it('gives up at the first cleanup timeout with create-retries-exhausted when no retry is left', () => {
+  it('gives up at the first cleanup timeout (create-retries-exhausted), no retry left', () => {
     const d = creating(input(2, { create: { ...input().policy.create, maxAttempts: 1 } }));
     d.send(ev.started('a2', 'k1', 1), ev.createFailed('a1', 1, failure('transient'), 6));
     expect(d.send(ev.timer(T.cleanupTimeout, 30_006))).toEqual([

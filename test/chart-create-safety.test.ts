@@ -39,7 +39,10 @@ function strictlyNoCreateWhileEarlierMayExist(run: TraceRun): string | null {
       const left = ledger.instances.filter((i) => i.createdAt < record.index && !i.gone);
       if (effect.type === 'createKernels' && left.length > 0) {
         const names = left.map((i) => `${i.agentId}/${i.kernelId}@${i.attempt}`).join(', ');
-        return `step ${record.index}: createKernels attempt ${effect.attempt} on ${effect.agentId} while ${names} may exist`;
+        return (
+          `step ${record.index}: createKernels attempt ${effect.attempt} on ` +
+          `${effect.agentId} while ${names} may exist`
+        );
       }
       ledger.apply(effect, record.index);
     }
@@ -47,7 +50,10 @@ function strictlyNoCreateWhileEarlierMayExist(run: TraceRun): string | null {
   return null;
 }
 
-/** The chart-kit session driven into CREATING (its creates are the initial effects), then `events`. */
+/**
+ * The chart-kit session driven into CREATING (its creates are the initial effects), then
+ * `events`.
+ */
 function recorded(events: SessionEvent[], sessionInput: SessionInput = input()): TraceRun {
   const d = creating(sessionInput);
   const initial = d.snapshot as unknown as Snapshot;

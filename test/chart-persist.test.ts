@@ -101,12 +101,14 @@ describe('restore: corrupt snapshots', () => {
     [
       'unknown lastStatus',
       corrupt(['context', 'lastStatus'], 'PAUSED'),
-      `persisted snapshot field context.lastStatus must be ${STATUS_LIST.replaceAll(', ', ' | ')}, got "PAUSED"`,
+      `persisted snapshot field context.lastStatus must be ` +
+        `${STATUS_LIST.replaceAll(', ', ' | ')}, got "PAUSED"`,
     ],
     [
       'no value',
       corrupt(['value'], undefined),
-      'persisted snapshot field value must be a state name or { state: substate value }, got undefined',
+      'persisted snapshot field value must be a state name or { state: substate value }, got ' +
+        'undefined',
     ],
     [
       'a compound state without its substate',
@@ -135,7 +137,7 @@ describe('restore: corrupt snapshots', () => {
     }
   });
 
-  it('restores a snapshot persisted before cleanupWaits existed as a cleanup with no wait yet', () => {
+  it('restores a snapshot from before cleanupWaits as a cleanup with no wait yet', () => {
     const d = creating();
     d.send(ev.creating('a1', 'k0', 1), ev.createFailed('a1', 1, failure('transient'), 6));
     const json = stored(d.snapshot) as { context: Record<string, unknown> };

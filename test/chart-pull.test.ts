@@ -116,7 +116,7 @@ describe('session chart: pull failures in PREPARING', () => {
     expect(d.context.history.at(-1)?.outcome).toBe('timed-out');
   });
 
-  it('re-asks only the agents not yet pulled on a recheck, with the same key, deadline kept', () => {
+  it('re-asks only the agents not yet pulled on a recheck, same key, same deadline', () => {
     const d = pulling(2);
     d.send(ev.pulled('a2', 1));
     expect(d.send(ev.timer(T.pullRecheck, 20_002))).toEqual([

@@ -109,7 +109,8 @@ describe('parseFaults', () => {
 
   it('rejects a rate above 1, naming the key', () => {
     expect(() => parseFaults('create.transient=1.5')).toThrow(
-      "--faults is 'create.transient=1.5': expected a rate from 0 to 1 for 'create.transient', got '1.5'",
+      "--faults is 'create.transient=1.5': expected a rate from 0 to 1 for 'create.transient', " +
+        "got '1.5'",
     );
   });
 
@@ -120,7 +121,8 @@ describe('parseFaults', () => {
 
   it('rejects an unknown preset', () => {
     expect(() => parseFaults('medium')).toThrow(
-      "--faults is 'medium': expected none, light, heavy, or rates like 'create.transient=0.05,pull.permanent=0.01'",
+      "--faults is 'medium': expected none, light, heavy, or rates like " +
+        "'create.transient=0.05,pull.permanent=0.01'",
     );
   });
 });

@@ -118,7 +118,8 @@ describe('replay --store errors', () => {
     const run = await cli('replay', '--store', 'mysql://x');
     expect(run.code).toBe(2);
     expect(run.stderr).toBe(
-      "error: --store is 'mysql://x': expected memory, pglite, pglite:DIR or postgres://user@host:port/db\n",
+      "error: --store is 'mysql://x': expected memory, pglite, pglite:DIR or " +
+        'postgres://user@host:port/db\n',
     );
   });
 
@@ -127,7 +128,8 @@ describe('replay --store errors', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toBe(
       "error: --store is 'pglite:/tmp/x': --policy both runs twice and needs an empty store " +
-        'each time; use memory or pglite (in memory), or run each policy against its own database\n',
+        'each time; use memory or pglite (in memory), or run each policy against its own ' +
+        'database\n',
     );
   });
 

@@ -53,7 +53,8 @@ describe('session-lifecycle replay with the generator and no faults', () => {
 
   it('brings every session to RUNNING on the first attempts', () => {
     expect(run.stdout.split('\n')[0]).toBe(
-      'replay of the built-in generator (20 sessions, 10 agents); faults none, seed 1, picker fifo, selector concentrated',
+      'replay of the built-in generator (20 sessions, 10 agents); faults none, seed 1, picker ' +
+        'fifo, selector concentrated',
     );
     expect(columns(run.stdout)).toEqual(['guarded']);
     expect(row(run.stdout, 'sessions')).toEqual(['20']);
@@ -119,7 +120,8 @@ describe('session-lifecycle replay on an openb-format trace', () => {
     await writeFile(
       podsPath,
       [
-        'name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time',
+        'name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,' +
+          'creation_time,deletion_time,scheduled_time',
         'p0,4000,8192,1,1000,,LS,Running,0,100,0',
         'p1,2000,4096,1,500,,BE,Running,5,100,5',
         'p2,1000,1024,0,0,,BE,Running,7,100,7',
@@ -148,7 +150,8 @@ describe('session-lifecycle replay option errors', () => {
     const run = await cli('replay', '--faults', 'create.transient=2');
     expect(run.code).toBe(2);
     expect(run.stderr).toBe(
-      "error: --faults is 'create.transient=2': expected a rate from 0 to 1 for 'create.transient', got '2'\n",
+      "error: --faults is 'create.transient=2': expected a rate from 0 to 1 for " +
+        "'create.transient', got '2'\n",
     );
   });
 
@@ -156,7 +159,8 @@ describe('session-lifecycle replay option errors', () => {
     const run = await cli('replay', '--pods', 'pods.csv');
     expect(run.code).toBe(2);
     expect(run.stderr).toBe(
-      'error: --nodes is missing: --pods needs --nodes too (or give neither to use the generator)\n',
+      'error: --nodes is missing: --pods needs --nodes too (or give neither to use the ' +
+        'generator)\n',
     );
   });
 

@@ -47,7 +47,8 @@ describe('formatReport', () => {
   it('prints one policy as a two-column table', () => {
     expect(formatReport(report([run({})]))).toBe(
       [
-        'replay of the built-in generator (10 sessions, 3 agents); faults heavy, seed 7, picker fifo, selector concentrated',
+        'replay of the built-in generator (10 sessions, 3 agents); faults heavy, seed 7, picker ' +
+          'fifo, selector concentrated',
         '',
         '                                      guarded',
         'sessions                                   10',

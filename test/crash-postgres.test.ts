@@ -98,7 +98,7 @@ describe('a manager killed with SIGKILL 24 times on PostgreSQL', () => {
     expect(resent.length).toBeGreaterThan(0);
   });
 
-  it('keeps every agent reservation equal to the holds of live sessions, none over capacity', () => {
+  it('keeps every reservation equal to the live holds, none over capacity', () => {
     const problems = invariantProblems(state, fleet);
     expect(problems.reservations).toEqual([]);
     expect(problems.capacity).toEqual([]);

@@ -230,7 +230,7 @@ describe('decide (compiled) equals XState transition()', () => {
     );
   });
 
-  it(`gives the same values, contexts, statuses and effects on random traces (seed ${SEED})`, () => {
+  it(`gives the same values, contexts, statuses, effects on random traces (seed ${SEED})`, () => {
     fc.assert(
       fc.property(inputArb, traceArb, (input, trace) => {
         const begun = start(input);

@@ -52,7 +52,7 @@ const sample = setup({
 });
 
 describe('toMermaid', () => {
-  test('draws nested states, guards, delays, eventless and root transitions in a fixed layout', () => {
+  test('draws nested states, guards, delays, eventless and root transitions, fixed', () => {
     expect(toMermaid(sample)).toBe(
       [
         'stateDiagram-v2',

@@ -64,7 +64,7 @@ describe('the local inspector server', () => {
     expect(outcome).toBe('ECONNREFUSED');
   });
 
-  it("serves the bridge page that embeds Stately's inspector and reads the local socket", async () => {
+  it("serves the page that embeds Stately's inspector and reads the local socket", async () => {
     server = await startInspectorServer({ port: 0 });
     const page = await get(server.port, '/');
     expect(page.status).toBe(200);

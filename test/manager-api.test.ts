@@ -60,7 +60,8 @@ describe('submit rejects bad specs with a typed error naming the field', () => {
       'an unknown slot',
       { ...base, kernels: [{ slots: { tpu: 1 } }] },
       'kernels[0].slots',
-      'spec.kernels[0].slots has an unknown slot "tpu"; allowed: cpu, mem, cuda.device, cuda.shares',
+      'spec.kernels[0].slots has an unknown slot "tpu"; allowed: cpu, mem, cuda.device, ' +
+        'cuda.shares',
     ],
     [
       'no kernels',

@@ -48,7 +48,7 @@ describe('guarded retries', () => {
     expect(statusPath(session)).toEqual(HAPPY_PATH);
   });
 
-  it('retries transient pull failures and ends RUNNING with the pull attempts counted', async () => {
+  it('retries transient pull failures, ends RUNNING, pull attempts counted', async () => {
     h = await createHarness();
     const registry = { class: 'transient', code: 'registry-unavailable', message: '503' } as const;
     h.agents.script({ op: 'pullImages', failure: registry });
@@ -136,7 +136,7 @@ describe('user calls', () => {
 });
 
 describe('agent loss', () => {
-  it('ends a RUNNING session on a lost agent in ERROR and takes the agent out of placement', async () => {
+  it('ends a RUNNING session on a lost agent in ERROR; the agent leaves placement', async () => {
     h = await createHarness();
     const id = await h.manager.submit(spec({ id: 's1' }));
     await runUntilStatus(h, id, 'RUNNING');

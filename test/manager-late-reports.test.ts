@@ -62,7 +62,7 @@ describe('late agent reports after a reschedule', () => {
     return { id, first, deliver: captured!.fleet.deliver };
   }
 
-  it('logs a late report delivered by the fleet at debug, not warn, and changes nothing', async () => {
+  it('logs a late report from the fleet at debug, not warn, and changes nothing', async () => {
     const { id, first, deliver } = await rescheduled();
     const before = await view(h, id);
     h.logs.length = 0;
@@ -75,7 +75,7 @@ describe('late agent reports after a reschedule', () => {
     expect((await view(h, id)).version).toBe(before.version);
   });
 
-  it('still rejects the late report with the typed error when receive is called directly', async () => {
+  it('still rejects a late report with the typed error when called directly', async () => {
     const { id, first } = await rescheduled();
     const other = first === 'a1' ? 'a2' : 'a1';
     const report: AgentReport = { type: 'image.pulled', agentId: first, sessionId: id, attempt: 1 };

@@ -46,7 +46,8 @@ describe('checkBinding', () => {
     };
     expect(() => checkBinding(report, placed)).toThrow(UnknownKernelError);
     expect(() => checkBinding(report, placed)).toThrow(
-      'session "s1" has no kernel "k9" (its kernels: k0, k1, k2); check the kernel id the agent reported',
+      'session "s1" has no kernel "k9" (its kernels: k0, k1, k2); check the kernel id the agent ' +
+        'reported',
     );
   });
 
@@ -155,7 +156,7 @@ describe('ReportInbox', () => {
     expect(batches).toEqual([['a', 'b', 'c'], ['d']]);
   });
 
-  it('queues reports that arrive during a drain for the next batch and idles after both', async () => {
+  it('queues reports arriving during a drain for the next batch, idles after both', async () => {
     const batches: string[][] = [];
     let inner: Promise<void> | undefined;
     const inbox: ReportInbox = new ReportInbox(async (batch) => {

@@ -65,7 +65,7 @@ describe('planWrite', () => {
     expect(write.timersCancelled).toEqual(['t0']);
   });
 
-  it('keeps a timer that is cancelled and set again, and deletes a fired timer not re-armed', () => {
+  it('keeps a timer cancelled and set again; deletes a fired timer not re-armed', () => {
     const effects: Effect[] = [
       { type: 'cancelTimer', sessionId: 's1', timerId: 'recheck' },
       {

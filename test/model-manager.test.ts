@@ -296,7 +296,7 @@ async function settle(model: Model, real: Real): Promise<Map<string, Status>> {
 }
 
 describe('manager model: invariants after every command', () => {
-  it('keeps reservations, capacity and kernel ownership, and settles once faults stop', async () => {
+  it('keeps reservations, capacity and kernel ownership; settles once faults stop', async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...SELECTORS), commandsArb, async (selector, commands) => {
         const { model, real } = await setup(selector);

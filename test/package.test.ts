@@ -95,7 +95,8 @@ for (let step = 0; step < 100; step += 1) {
 const view = await manager.get(id);
 const reserved = store.stats().agents[0].reserved;
 console.log(\`\${view.id} \${view.status} on \${view.placement.k0}\`);
-console.log(\`reserved \${JSON.stringify(reserved)} free \${JSON.stringify(slots.sub(capacity, reserved))}\`);
+const free = slots.sub(capacity, reserved);
+console.log(\`reserved \${JSON.stringify(reserved)} free \${JSON.stringify(free)}\`);
 `;
 
 /** What the script prints: the status changes with their virtual times, then the result. */
@@ -259,7 +260,9 @@ describe('the packed package', { timeout: 120_000 }, () => {
     const installed = ['pg', '@electric-sql/pglite', '@statelyai/inspect', 'ws'].filter((name) =>
       existsSync(join(app, 'node_modules', name)),
     );
-    const script = `const m = await import('session-lifecycle'); console.log(typeof m.createSessionManager);`;
+    const script =
+      `const m = await import('session-lifecycle'); console.log(typeof ` +
+      `m.createSessionManager);`;
     const main = await run(process.execPath, ['--input-type=module', '-e', script], app);
     const pglite = await run(
       process.execPath,
@@ -275,7 +278,9 @@ describe('the packed package', { timeout: 120_000 }, () => {
 
   it('resolves every subpath of the exports map', async () => {
     const manifest = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'));
-    const script = `for (const s of process.argv.slice(1)) console.log(import.meta.resolve(s).replace(/^.*node_modules\\//, ''));`;
+    const script =
+      `for (const s of process.argv.slice(1)) ` +
+      `console.log(import.meta.resolve(s).replace(/^.*node_modules\\//, ''));`;
     const subpaths = Object.keys(manifest.exports).map((key) =>
       key === '.' ? 'session-lifecycle' : `session-lifecycle${key.slice(1)}`,
     );

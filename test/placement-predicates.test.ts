@@ -53,7 +53,7 @@ describe('capacity predicate', () => {
     expect(summary(results)).toEqual(['s1 k0@a1', 's2 k0@a1', 's3 capacity']);
   });
 
-  it('counts what is already reserved on an agent, and treats an overcommitted slot as full', () => {
+  it('counts what is reserved on an agent; an overcommitted slot is full', () => {
     const agents = [agent('a1', { cpu: 1_000, mem: 100 }, { cpu: 1_200 })];
     const results = placeBatch(
       'fifo',
@@ -174,7 +174,8 @@ describe('dependencies predicate', () => {
         ok: false,
         predicate: 'dependencies',
         message:
-          'depends on session "starting", which is CREATING; waits until it is RUNNING or TERMINATED',
+          'depends on session "starting", which is CREATING; waits until it is RUNNING or ' +
+          'TERMINATED',
       },
     ],
     [

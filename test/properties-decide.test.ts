@@ -113,7 +113,7 @@ describe('decide: safety rules over random event traces', () => {
     holds(specAndPolicyFixed);
   });
 
-  it('every reserve is matched by exactly one release (same agent, same slots) before the end', () => {
+  it('every reserve is matched by exactly one release (same agent and slots)', () => {
     holds(reservationsBalance);
   });
 
@@ -129,11 +129,11 @@ describe('decide: safety rules over random event traces', () => {
     holds(noKernelOutlivesSession);
   });
 
-  it('never retries a permanent failure and never gives up on a transient one with budget left', () => {
+  it('never retries a permanent failure, never gives up a transient one with budget', () => {
     holds(failureClassesHonoured);
   });
 
-  it('every backoff delay lies within the policy bounds (or [0, maxDelayMs] on retryAfterMs)', () => {
+  it('every backoff delay is within the policy bounds ([0, maxDelayMs] on retryAfterMs)', () => {
     holds(backoffWithinBounds);
   });
 

@@ -60,7 +60,7 @@ describe('scenario 1: a create slower than the CREATING timeout', () => {
     create: { ...testPolicy.create, timeoutMs: 120_000, recheckMs: 600_000 },
   };
 
-  it('verifies on the agent at the timeout and ends RUNNING when the kernel did start', async () => {
+  it('verifies on the agent at the timeout; RUNNING when the kernel did start', async () => {
     h = await createHarness({ policy: slowPolicy });
     // The kernel runs after 100 s, but the agent's "started" report is late by 200 s more.
     h.agents.script({ slowCreate: 100_000 });
@@ -119,7 +119,7 @@ describe('scenario 1: a create slower than the CREATING timeout', () => {
 });
 
 describe('scenario 2: the "image pulled" report is lost', () => {
-  it('asks for the pull again with the same key and reaches PREPARED without moving back', async () => {
+  it('asks for the pull again with the same key, reaches PREPARED, never back', async () => {
     h = await createHarness();
     h.agents.script({ dropReport: 'image.pulled' });
     const id = await h.manager.submit(spec({ id: 's1' }));

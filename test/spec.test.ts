@@ -28,7 +28,7 @@ function rejection(input: unknown): SpecError {
 }
 
 describe('normalizeSpec', () => {
-  it('fills defaults: generated id, priority 0, no dependencies, kernel ids k0.., submittedAt', () => {
+  it('fills defaults: generated id, priority 0, no dependencies, k0.., submittedAt', () => {
     const spec = normalizeSpec(
       { ...base, kernels: [{ slots: { cpu: 1000, mem: 0 } }, { slots: { 'cuda.shares': 500 } }] },
       opts,
@@ -129,14 +129,16 @@ describe('normalizeSpec rejections', () => {
       { ...base, kernels: [{ slots: { 'cuda.shares': '500' } }] },
       'kernels[0].slots.cuda.shares',
       '500',
-      'spec.kernels[0].slots.cuda.shares must be a non-negative integer (1/1000 of a GPU), got "500"',
+      'spec.kernels[0].slots.cuda.shares must be a non-negative integer (1/1000 of a GPU), got ' +
+        '"500"',
     ],
     [
       'an unknown slot name',
       { ...base, kernels: [{ slots: { cpu: 1, gpu: 1 } }] },
       'kernels[0].slots',
       'gpu',
-      'spec.kernels[0].slots has an unknown slot "gpu"; allowed: cpu, mem, cuda.device, cuda.shares',
+      'spec.kernels[0].slots has an unknown slot "gpu"; allowed: cpu, mem, cuda.device, ' +
+        'cuda.shares',
     ],
     [
       'missing kernels',
@@ -157,14 +159,16 @@ describe('normalizeSpec rejections', () => {
       { ...base, kernels: [{}] },
       'kernels[0].slots',
       undefined,
-      'spec.kernels[0].slots must be an object of slot amounts (cpu, mem, cuda.device, cuda.shares), got undefined',
+      'spec.kernels[0].slots must be an object of slot amounts (cpu, mem, cuda.device, ' +
+        'cuda.shares), got undefined',
     ],
     [
       'a kernel whose slots are all zero',
       { ...base, kernels: [{ slots: { cpu: 1 } }, { slots: { cpu: 0, mem: 0 } }] },
       'kernels[1].slots',
       { cpu: 0, mem: 0 },
-      'spec.kernels[1].slots must be a request of more than zero in at least one slot, got {"cpu":0,"mem":0}',
+      'spec.kernels[1].slots must be a request of more than zero in at least one slot, got ' +
+        '{"cpu":0,"mem":0}',
     ],
     [
       'a fractional priority',
@@ -199,7 +203,8 @@ describe('normalizeSpec rejections', () => {
       { ...base, kernel: [] },
       '',
       'kernel',
-      'spec has an unknown field "kernel"; allowed: id, owner, image, priority, kernels, dependsOn, policy',
+      'spec has an unknown field "kernel"; allowed: id, owner, image, priority, kernels, ' +
+        'dependsOn, policy',
     ],
     [
       'a bad policy override',
@@ -243,7 +248,8 @@ describe('manager errors', () => {
     const error = new UnknownKernelError('s-1', 'k3', ['k0', 'k1']);
     expect(error).toBeInstanceOf(UnknownKernelError);
     expect(error.message).toBe(
-      'session "s-1" has no kernel "k3" (its kernels: k0, k1); check the kernel id the agent reported',
+      'session "s-1" has no kernel "k3" (its kernels: k0, k1); check the kernel id the agent ' +
+        'reported',
     );
   });
 

@@ -103,7 +103,7 @@ export function queueContract({ tx, insert, withAgents }: ContractKit): void {
   });
 
   describe('timers', () => {
-    it('lists due timers earliest first, ties by session then timer id, up to the limit', async () => {
+    it('lists due timers earliest first, ties by session then timer id, to the limit', async () => {
       await insert(sessionRow('s1'), {
         timersSet: [timerRow('s1', 'b', 50), timerRow('s1', 'a', 50), timerRow('s1', 'late', 900)],
       });
@@ -178,7 +178,7 @@ export function queueContract({ tx, insert, withAgents }: ContractKit): void {
       );
     });
 
-    it('lists due rows earliest first up to the limit; an existing key is not replaced', async () => {
+    it('lists due rows earliest first to the limit; an existing key stays', async () => {
       await insert(sessionRow('s1'), { outbox: [outboxRow('k2', 20), outboxRow('k1', 5)] });
       await insert(sessionRow('s2'), {
         outbox: [outboxRow('k1', 1, 's2'), outboxRow('k3', 500, 's2')],
@@ -258,7 +258,7 @@ export function queueContract({ tx, insert, withAgents }: ContractKit): void {
     }
     const ids = (rows: SessionRow[]) => rows.map((r) => r.id);
 
-    it('claims sessions in the given status, oldest first with ties by id, up to the limit', async () => {
+    it('claims sessions in the status, oldest first, ties by id, to the limit', async () => {
       await seed();
       expect(ids(await tx((t) => t.claimSessions(['PENDING'], 10)))).toEqual([
         's1',

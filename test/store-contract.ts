@@ -54,7 +54,7 @@ export function storeContract(
         ]);
       });
 
-      it('updates capacity and labels on a second putAgent and keeps what is reserved', async () => {
+      it('updates capacity and labels on a second putAgent, keeps the reserved', async () => {
         await withAgents();
         await insert(sessionRow('s1'), { reserve: [{ agentId: 'a1', slots: { cpu: 1000 } }] });
         await tx((t) =>
@@ -147,7 +147,7 @@ export function storeContract(
         expect(await tx((t) => t.statusOf(['s1']))).toEqual(new Map([['s1', 'PENDING']]));
       });
 
-      it('throws a StoreInvariantError when the next version is not expectedVersion + 1', async () => {
+      it('throws StoreInvariantError when the version is not expectedVersion + 1', async () => {
         const write = transitionWrite(sessionRow('s1', { version: 3 }), { expectedVersion: 0 });
         const error = await tx((t) => t.apply(write)).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(StoreInvariantError);
@@ -169,7 +169,7 @@ export function storeContract(
         expect(await reservedOn('a1')).toEqual({ cpu: 4000, mem: 8192 });
       });
 
-      it('refuses a reservation over capacity with the exact free amount and keeps nothing', async () => {
+      it('refuses a reservation over capacity with the exact free amount; keeps none', async () => {
         await withAgents();
         await insert(sessionRow('s1'), { reserve: [{ agentId: 'a1', slots: { cpu: 3000 } }] });
         const result = await insert(sessionRow('s2'), {
@@ -258,7 +258,7 @@ export function storeContract(
         expect(await reservedOn('a2')).toEqual({});
       });
 
-      it('throws a StoreInvariantError on a release above what is reserved and keeps nothing', async () => {
+      it('throws StoreInvariantError on a release above the reserved, keeps nothing', async () => {
         await withAgents();
         await insert(sessionRow('s1'), { reserve: [{ agentId: 'a1', slots: { cpu: 100 } }] });
         const write = transitionWrite(sessionRow('s1', { version: 2, status: 'CANCELLED' }), {

@@ -126,7 +126,7 @@ describe('SQL store on PostgreSQL with several connections', () => {
     expect(after).toEqual(['s0', 's1', 's2']);
   });
 
-  it('lets one of two transactions inserting the same new session win; the other conflicts', async () => {
+  it('lets one of two inserts of one new session win; the other conflicts', async () => {
     const held = gate();
     let inserted = false;
     const first = store.transaction(async (t: SqlStoreTx) => {
@@ -153,7 +153,7 @@ describe('SQL store on PostgreSQL with several connections', () => {
     ]);
   });
 
-  it('reports a connection killed mid-transaction as unavailable, keeps nothing, and recovers', async () => {
+  it('reports a connection killed mid-transaction as unavailable, keeps nothing', async () => {
     const admin = new pg.Client({ connectionString: database.url });
     await admin.connect();
     const error = await store

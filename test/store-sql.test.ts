@@ -149,7 +149,7 @@ describe.each([
     await store.close();
   });
 
-  it('applies a batch in order: refused writes keep nothing, the rest commit together', async () => {
+  it('applies a batch in order: refused writes keep nothing, the rest commit', async () => {
     const store = await open();
     await store.transaction(async (t) => {
       await t.putAgent(agentA1);
@@ -216,7 +216,7 @@ describe.each([
     await store.close();
   });
 
-  it('writes a batch over claimed sessions in one statement and tracks their versions', async () => {
+  it('writes a batch over claimed sessions in one statement, tracking versions', async () => {
     const store = await open();
     await store.transaction((t) =>
       t.applyMany([transitionWrite(sessionRow('s1')), transitionWrite(sessionRow('s2'))]),

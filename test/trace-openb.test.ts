@@ -35,7 +35,7 @@ describe('loadOpenbTrace on the real openb trace', () => {
     });
   });
 
-  it('maps a whole-GPU pod to cuda.device and the same GPU in cuda.shares, its arrival to ms and its lifetime', () => {
+  it('maps a whole-GPU pod to cuda.device and cuda.shares, arrival and lifetime in ms', () => {
     expect(trace.sessions[0]).toEqual({
       arrivalMs: 0,
       lifetimeMs: 12537496000,
@@ -82,7 +82,7 @@ describe('loadOpenbTrace on the real openb trace', () => {
     expect(slots.reduce((sum, s) => sum + (s['cuda.device'] ?? 0), 0)).toBe(4355);
   });
 
-  it('never lets the pods ask for more GPU shares than the whole GPUs they use, plus fractions', () => {
+  it('never lets pods ask for more GPU shares than their whole GPUs plus fractions', () => {
     const slots = trace.sessions.map((s) => s.spec.kernels[0]!.slots);
     const shares = slots.reduce((sum, s) => sum + (s['cuda.shares'] ?? 0), 0);
     const fractions = slots.reduce(
@@ -120,7 +120,8 @@ function countBy(values: string[]): Record<string, number> {
 describe('loadOpenbTrace on malformed files', () => {
   const NODE_HEADER = 'sn,cpu_milli,memory_mib,gpu,model';
   const POD_HEADER =
-    'name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time';
+    'name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,' +
+    'creation_time,deletion_time,scheduled_time';
   const GOOD_POD = 'p0,1000,2048,1,500,,LS,Running,10,20,12';
   let dir: string;
   beforeAll(async () => {
@@ -170,7 +171,8 @@ describe('loadOpenbTrace on malformed files', () => {
     expect(error.line).toBe(3);
     expect(error.column).toBe('cpu_milli');
     expect(error.message).toBe(
-      `${join(dir, 'pods.csv')}:3, column 'cpu_milli': 'lots' is not allowed; expected an integer >= 0`,
+      `${join(dir, 'pods.csv')}:3, column 'cpu_milli': 'lots' is not allowed; ` +
+        'expected an integer >= 0',
     );
   });
 

@@ -37,7 +37,10 @@ export function transitionName(transition: AnyTransitionDefinition): string {
       : (source.transitions.get(transition.eventType) ?? []);
   const targets = transition.target?.map((t: AnyStateNode) => t.id).join(',') ?? '(self)';
   const event = transition.eventType === '' ? 'always' : transition.eventType;
-  return `${source.id} --${event}${guardName(transition)}--> ${targets} #${list.indexOf(transition)}`;
+  return (
+    `${source.id} --${event}${guardName(transition)}--> ${targets} ` +
+    `#${list.indexOf(transition)}`
+  );
 }
 
 /** Every declared transition of every state node (`on`, `after`, `onDone`, `always`). */

@@ -24,7 +24,10 @@ export interface KillPlan {
 
 /** What the database held right after one kill. */
 export interface KillRecord {
-  /** `before-answer`: killed while its agent call was unanswered; `after-answer`: a few ms later. */
+  /**
+   * `before-answer`: killed while its agent call was unanswered; `after-answer`: a few ms
+   * later.
+   */
   mode: 'before-answer' | 'after-answer';
   call: AgentEffect['type'];
   /** The call's idempotency key and the virtual time of the kill. */
@@ -335,7 +338,8 @@ export class CrashDriver {
   private async checkCapacity(): Promise<void> {
     const { rows } = await this.pool.query(`SELECT count(*)::int AS n FROM agents
       WHERE cpu_reserved > cpu_capacity OR mem_reserved > mem_capacity
-        OR cuda_device_reserved > cuda_device_capacity OR cuda_shares_reserved > cuda_shares_capacity`);
+        OR cuda_device_reserved > cuda_device_capacity
+        OR cuda_shares_reserved > cuda_shares_capacity`);
     this.result.overCapacity = Math.max(this.result.overCapacity, (rows[0] as { n: number }).n);
   }
 

@@ -80,7 +80,8 @@ export function noAgentOverCapacity(view: StoreView): string[] {
     .filter((agent) => !fits(agent.reserved, agent.capacity))
     .map(
       (agent) =>
-        `agent ${agent.id} has ${JSON.stringify(agent.reserved)} reserved over capacity ${JSON.stringify(agent.capacity)}`,
+        `agent ${agent.id} has ${JSON.stringify(agent.reserved)} reserved over capacity ` +
+        `${JSON.stringify(agent.capacity)}`,
     );
 }
 
@@ -185,7 +186,10 @@ export function kernelsAccountedFor(
     .map((kernel) => {
       const session = sessions.get(kernel.sessionId);
       const where = session ? `${session.status}/${session.substate}` : 'unknown session';
-      return `kernel ${kernel.sessionId}/${kernel.kernelId} (${kernel.key}) on ${kernel.agentId} is neither owned nor being destroyed (session ${where})`;
+      return (
+        `kernel ${kernel.sessionId}/${kernel.kernelId} (${kernel.key}) on ${kernel.agentId} ` +
+        `is neither owned nor being destroyed (session ${where})`
+      );
     });
 }
 

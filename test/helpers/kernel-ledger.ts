@@ -1,8 +1,9 @@
 /**
  * An outside model of which kernel instances may exist on the agents, built only from what a
  * trace shows: createKernels effects make instances; an instance is known gone after a
- * KERNEL_TERMINATED for it (for the instance of the report's attempt when it names one), an inspection that finds it absent, a definite (non-ambiguous)
- * create failure of its request before any report of it, or the loss of its agent; it is being
+ * KERNEL_TERMINATED for it (for the instance of the report's attempt when it names one), an
+ * inspection that finds it absent, a definite (non-ambiguous) create failure of its request
+ * before any report of it, or the loss of its agent; it is being
  * destroyed once a destroyKernels effect names it.
  *
  * The model believes every report (even late or replayed ones), so it never thinks a kernel may
@@ -119,7 +120,10 @@ export function createOnlyWhenEarlierKernelsGone(run: TraceRun): string | null {
     for (const effect of record.effects) {
       const left = ledger.unattended(record.index);
       if (effect.type === 'createKernels' && left.length > 0) {
-        return `step ${record.index}: createKernels attempt ${effect.attempt} on ${effect.agentId} while ${describe(left)} may exist`;
+        return (
+          `step ${record.index}: createKernels attempt ${effect.attempt} on ` +
+          `${effect.agentId} while ${describe(left)} may exist`
+        );
       }
       ledger.apply(effect, record.index);
     }

@@ -53,7 +53,10 @@ export function finalStatesAbsorb(run: TraceRun): Violation {
       JSON.stringify(stateValue(record.after)) === JSON.stringify(stateValue(record.before)) &&
       JSON.stringify(contextOf(record.after)) === JSON.stringify(contextOf(record.before));
     if (!same || record.effects.length > 0 || !isFinal(record.after)) {
-      return `step ${record.index}: final snapshot moved or emitted [${record.effects.map((e) => e.type)}]`;
+      return (
+        `step ${record.index}: final snapshot moved or emitted ` +
+        `[${record.effects.map((e) => e.type)}]`
+      );
     }
   }
   return null;
@@ -81,7 +84,10 @@ export function reservationsBalance(run: TraceRun): Violation {
     }
     const holds = contextOf(after).holds;
     if (!holdsMatch(open, holds)) {
-      return `step ${at}: open reservations ${JSON.stringify([...open])} != holds ${JSON.stringify(holds)}`;
+      return (
+        `step ${at}: open reservations ${JSON.stringify([...open])} != holds ` +
+        `${JSON.stringify(holds)}`
+      );
     }
     if (isFinal(after) && open.size > 0) {
       return `step ${at}: final with reservations still open ${JSON.stringify([...open])}`;
@@ -114,7 +120,10 @@ export function attemptsWithinBudget(run: TraceRun): Violation {
     const { attempts } = contextOf(snapshot);
     for (const stage of ['pull', 'create'] as const) {
       if (attempts[stage] > policy[stage].maxAttempts) {
-        return `after step ${at - 1}: attempts.${stage} = ${attempts[stage]} > ${policy[stage].maxAttempts}`;
+        return (
+          `after step ${at - 1}: attempts.${stage} = ${attempts[stage]} > ` +
+          `${policy[stage].maxAttempts}`
+        );
       }
     }
   }
@@ -122,7 +131,10 @@ export function attemptsWithinBudget(run: TraceRun): Violation {
     if (effect.type !== 'pullImages' && effect.type !== 'createKernels') continue;
     const stage = effect.type === 'pullImages' ? 'pull' : 'create';
     if (effect.attempt < 1 || effect.attempt > policy[stage].maxAttempts) {
-      return `step ${at}: ${effect.type} for attempt ${effect.attempt} (max ${policy[stage].maxAttempts})`;
+      return (
+        `step ${at}: ${effect.type} for attempt ${effect.attempt} (max ` +
+        `${policy[stage].maxAttempts})`
+      );
     }
   }
   return null;
@@ -166,7 +178,10 @@ function permanentNotRetried(run: TraceRun, from: TraceRecord, stage: Stage): Vi
     if (record.index > from.index && USER_OR_DEADLINE(record)) interrupted = true;
     const retry = record.effects.find((e) => e.type === 'pullImages' || e.type === 'createKernels');
     if (retry)
-      return `step ${record.index}: ${retry.type} after a permanent ${stage} failure at ${from.index}`;
+      return (
+        `step ${record.index}: ${retry.type} after a permanent ${stage} failure at ` +
+        `${from.index}`
+      );
     const status = statusOf(stateValue(record.after));
     if (status === 'RUNNING' || status === 'PREPARED') {
       return `step ${record.index}: ${status} after a permanent ${stage} failure at ${from.index}`;
@@ -232,7 +247,10 @@ export function backoffWithinBounds(run: TraceRun): Violation {
       const inBounds = delay >= low && delay <= high;
       const override = context.lastFailure?.retryAfterMs !== undefined;
       if (!inBounds && !(override && delay >= 0 && delay <= policy.maxDelayMs)) {
-        return `step ${record.index}: ${stage} backoff ${delay} ms outside [${low}, ${high}] (retry ${context.attempts[stage]}, ${policy.jitter})`;
+        return (
+          `step ${record.index}: ${stage} backoff ${delay} ms outside [${low}, ${high}] ` +
+          `(retry ${context.attempts[stage]}, ${policy.jitter})`
+        );
       }
     }
   }
