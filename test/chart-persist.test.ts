@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { AnyStateNode } from 'xstate';
+import { sessionMachine } from '../machines/session.machine.js';
 import { decide, type SessionSnapshot, start } from '../src/core/decide.js';
 import { CorruptSnapshotError, UnknownStateError } from '../src/core/errors.js';
 import type { SessionEvent } from '../src/core/events.js';
@@ -9,6 +11,15 @@ import { creating, ev, failure, input, T } from './helpers/chart-kit.js';
 const STATUS_LIST =
   'PENDING, SCHEDULED, PREPARING, PREPARED, CREATING, RUNNING, TERMINATING, TERMINATED, ' +
   'CANCELLED, ERROR';
+
+/** The state value of every leaf (atomic or final state) below `node`. */
+function leafValues(node: AnyStateNode): unknown[] {
+  return Object.entries(node.states).flatMap(([name, child]): unknown[] =>
+    Object.keys(child.states).length === 0 || child.type === 'final'
+      ? [name]
+      : leafValues(child).map((inner) => ({ [name]: inner })),
+  );
+}
 
 function stored(snapshot: SessionSnapshot): Record<string, unknown> {
   return JSON.parse(JSON.stringify(persist(snapshot)));
@@ -55,6 +66,30 @@ describe('persist / restore', () => {
       trip = b.next;
     }
     expect(plain.value).toBe('RUNNING');
+  });
+
+  it("restores every leaf state exactly as XState's resolveState does", () => {
+    const context = stored(creating().snapshot).context as SessionSnapshot['context'];
+    const leaves = leafValues(sessionMachine.root);
+    expect(leaves.length).toBe(16);
+    for (const value of leaves) {
+      const ours = restore({ status: 'active', value, context, historyValue: {}, children: {} });
+      const theirs = sessionMachine.resolveState({ value: value as never, context });
+      const label = JSON.stringify(value);
+      expect(Object.keys(ours), label).toEqual(Object.keys(theirs));
+      expect(ours.value, label).toEqual(theirs.value);
+      expect(ours.status, label).toBe(theirs.status);
+      expect(ours.context, label).toBe(theirs.context);
+      expect(ours._nodes, label).toEqual(theirs._nodes);
+      expect([...ours.tags], label).toEqual([...theirs.tags]);
+      expect(ours.machine, label).toBe(theirs.machine);
+      expect([ours.output, ours.error, ours.children, ours.historyValue], label).toEqual([
+        theirs.output,
+        theirs.error,
+        theirs.children,
+        theirs.historyValue,
+      ]);
+    }
   });
 
   it('restores a final snapshot as done', () => {

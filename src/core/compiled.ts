@@ -212,6 +212,22 @@ export class CompiledChart {
     };
   }
 
+  /**
+   * The snapshot `machine.resolveState({ value, context })` gives, for a `value` that names a
+   * leaf (an atomic or final state; `restore` checks that first), built from the leaf's cached
+   * nodes instead of resolving the configuration again.
+   */
+  resolve(value: unknown, context: FastSnapshot['context']): FastSnapshot {
+    let node: AnyStateNode = this.machine.root;
+    let rest = value;
+    while (typeof rest === 'object' && rest !== null) {
+      const [name, inner] = Object.entries(rest)[0] as [string, unknown];
+      node = node.states[name] as AnyStateNode;
+      rest = inner;
+    }
+    return this.snapshotOf(this.leaf(node.states[rest as string] as AnyStateNode), context);
+  }
+
   /** The leaf of a snapshot's configuration (the chart has no parallel states). */
   leafOf(snapshot: FastSnapshot): Leaf {
     for (const node of snapshot._nodes) {

@@ -104,6 +104,14 @@ function compiled(): CompiledChart {
   return fastPath;
 }
 
+/**
+ * The snapshot of the leaf state `value` names with `context`, as `machine.resolveState` gives
+ * it (`restore` checks the value names a leaf first).
+ */
+export function resolveLeaf(value: unknown, context: SessionContext): SessionSnapshot {
+  return compiled().resolve(value, context as never) as unknown as SessionSnapshot;
+}
+
 /** The session's status: the top-level state. */
 export function statusOf(snapshot: SessionSnapshot): Status {
   const value = snapshot.value as string | Record<string, unknown>;

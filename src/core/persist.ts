@@ -5,7 +5,8 @@
  */
 import type { AnyStateNode, StateValue } from 'xstate';
 import { sessionMachine } from '../../machines/session.machine.js';
-import type { SessionSnapshot } from './decide.js';
+import type { SessionContext } from './context.js';
+import { resolveLeaf, type SessionSnapshot } from './decide.js';
 import { CorruptSnapshotError, UnknownStateError } from './errors.js';
 import { STATUSES } from './types.js';
 
@@ -60,11 +61,7 @@ export function restore(json: unknown): SessionSnapshot {
   const context = withDefaults(json.context);
   checkContext(context);
   checkValue(sessionMachine.root, json.value, 'value');
-  const snapshot = sessionMachine.resolveState({
-    value: json.value as StateValue,
-    context: context as never,
-  });
-  return snapshot as SessionSnapshot;
+  return resolveLeaf(json.value, context as SessionContext);
 }
 
 /** Context fields added after the first release, with the value older snapshots mean. */
