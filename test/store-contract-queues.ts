@@ -212,6 +212,26 @@ export function queueContract({ tx, insert, withAgents }: ContractKit): void {
       expect((await tx((t) => t.dueOutbox(60, 10)))[1]?.tries).toBe(2);
     });
 
+    it('leases due rows: returns them as they were, leaves them due later with a try', async () => {
+      await insert(sessionRow('s1'), { outbox: [outboxRow('k2', 20), outboxRow('k1', 5)] });
+      await insert(sessionRow('s2'), { outbox: [outboxRow('k3', 500, 's2')] });
+      expect(await tx(async (t) => t.leaseOutbox?.(100, 1, 1_000))).toEqual([outboxRow('k1', 5)]);
+      expect(await tx(async (t) => t.leaseOutbox?.(100, 10, 2_000))).toEqual([outboxRow('k2', 20)]);
+      expect(await tx((t) => t.dueOutbox(999, 10))).toEqual([outboxRow('k3', 500, 's2')]);
+      expect(await tx((t) => t.dueOutbox(5_000, 10))).toEqual([
+        outboxRow('k3', 500, 's2'),
+        { ...outboxRow('k1', 1_000), tries: 1 },
+        { ...outboxRow('k2', 2_000), tries: 1 },
+      ]);
+      // A row leased and finished in one transaction is gone.
+      await tx(async (t) => {
+        const [row] = (await t.leaseOutbox?.(600, 1, 3_000)) ?? [];
+        expect(row).toEqual(outboxRow('k3', 500, 's2'));
+        await t.finishOutbox('k3');
+      });
+      expect((await tx((t) => t.dueOutbox(5_000, 10))).map((row) => row.key)).toEqual(['k1', 'k2']);
+    });
+
     it('accepts the same key again after the row was finished', async () => {
       await insert(sessionRow('s1'), { outbox: [outboxRow('k1', 5)] });
       await tx((t) => t.finishOutbox('k1'));

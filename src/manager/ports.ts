@@ -165,6 +165,12 @@ export interface StoreTx {
   dueTimers(now: number, limit: number): Promise<TimerRow[]>;
   /** Outbox rows with `dueAt <= now`, earliest first, locked (skip locked). */
   dueOutbox(now: number, limit: number): Promise<OutboxRow[]>;
+  /**
+   * Optional: `dueOutbox` and a `retryOutbox(key, leaseUntil)` of every row it returns, in one
+   * step: the rows come back as they were (their old `dueAt` and `tries`), and are left due at
+   * `leaseUntil` with one more try. Without it, the dispatcher makes those calls itself.
+   */
+  leaseOutbox?(now: number, limit: number, leaseUntil: number): Promise<OutboxRow[]>;
   /** The call was answered (success or a failure reported to the chart): remove the row. */
   finishOutbox(key: string): Promise<void>;
   /** A transient dispatch failure: try again at `dueAt`. */

@@ -231,6 +231,15 @@ class MemoryTx implements StoreTx {
     return this.state.outbox.due(now, limit).map((row) => this.copy(row));
   }
 
+  async leaseOutbox(now: number, limit: number, leaseUntil: number): Promise<OutboxRow[]> {
+    this.check('leaseOutbox');
+    const due = this.state.outbox.due(now, limit);
+    for (const row of due) {
+      this.state.putOutbox(row.key, { ...row, dueAt: leaseUntil, tries: row.tries + 1 });
+    }
+    return due.map((row) => this.copy(row));
+  }
+
   async finishOutbox(key: string): Promise<void> {
     this.check('finishOutbox');
     if (this.state.outbox.get(key) !== undefined) this.state.putOutbox(key, undefined);

@@ -60,6 +60,18 @@ export const DUE_OUTBOX = `SELECT key, session_id, agent_id, effect, due_at, tri
   session_version FROM outbox
   WHERE due_at <= $1 ORDER BY due_at, key LIMIT $2 FOR UPDATE SKIP LOCKED`;
 
+/**
+ * `DUE_OUTBOX` and a retry of every row it finds, in one statement: the rows as they were,
+ * earliest first, left due at $3 with one more try.
+ */
+export const LEASE_OUTBOX = `WITH due AS (
+  SELECT key, due_at, tries FROM outbox
+  WHERE due_at <= $1 ORDER BY due_at, key LIMIT $2 FOR UPDATE SKIP LOCKED),
+leased AS (
+  UPDATE outbox o SET due_at = $3, tries = o.tries + 1 FROM due WHERE o.key = due.key
+  RETURNING o.key, o.session_id, o.agent_id, o.effect, due.due_at, due.tries, o.session_version)
+SELECT * FROM leased ORDER BY due_at, key`;
+
 export const NEXT_DUE = `SELECT (SELECT min(due_at) FROM timers) AS timer,
   (SELECT min(due_at) FROM outbox) AS outbox`;
 

@@ -148,6 +148,11 @@ export class SqlStoreTx implements StoreTx {
     return rows.map(decodeOutbox);
   }
 
+  async leaseOutbox(now: number, limit: number, leaseUntil: number): Promise<OutboxRow[]> {
+    const { rows } = await this.run<Row>('leaseOutbox', q.LEASE_OUTBOX, [now, limit, leaseUntil]);
+    return rows.map(decodeOutbox);
+  }
+
   /** Deferred: sent with the next statement of this transaction, or before it commits. */
   async finishOutbox(key: string): Promise<void> {
     this.check('finishOutbox');
