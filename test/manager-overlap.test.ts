@@ -5,12 +5,22 @@
  * run on two connections at once.
  */
 import { describe, expect, it } from 'vitest';
+import type { SimulatedAgents } from '../src/adapters/agents/simulated.js';
 import { MemoryStore } from '../src/adapters/store/memory.js';
 import { openPostgresStore } from '../src/adapters/store/sql/postgres.js';
-import type { SessionStore } from '../src/manager/ports.js';
+import { createSessionManager } from '../src/manager/manager.js';
+import type { AgentClient, SessionStore } from '../src/manager/ports.js';
 import { overlapped, STAGE_DEPTH } from '../src/manager/runtime.js';
 import { useTestDatabase } from './helpers/postgres.js';
-import { createHarness, expectNoLeaks, HAPPY_PATH, runUntil, spec } from './manager-harness.js';
+import {
+  createHarness,
+  expectNoLeaks,
+  HAPPY_PATH,
+  type Harness,
+  runUntil,
+  spec,
+  testPolicy,
+} from './manager-harness.js';
 
 /** A promise settled from outside, to hold a batch until the test lets it go. */
 function gate() {
@@ -129,6 +139,83 @@ describe.each(STORES)('stages and reports in overlapped batches on %s', (_name, 
       await expectNoLeaks(h);
     } finally {
       await h.manager.stop();
+      await watched.close();
+    }
+  }, 60_000);
+});
+
+/** The fleet, with every create dropped after the call (no answer) and reports while heard. */
+function droppingCreates(agents: SimulatedAgents, state: { dropped: Set<string>; heard: boolean }) {
+  const client: AgentClient = {
+    pullImages: (effect) => agents.pullImages(effect),
+    createKernels: async (effect) => {
+      state.dropped.add(effect.sessionId);
+      throw new Error('connection reset');
+    },
+    inspectKernels: (effect) => agents.inspectKernels(effect),
+    destroyKernels: (effect) => agents.destroyKernels(effect),
+    onReport: (listener) =>
+      agents.onReport((report) => (state.heard ? listener(report) : undefined)),
+  };
+  return client;
+}
+
+const recoveryDatabase = useTestDatabase();
+
+const RECOVERY_STORES: [string, () => Promise<SessionStore>][] = [
+  ['MemoryStore', async () => new MemoryStore()],
+  [
+    'PostgreSQL',
+    () => openPostgresStore({ connectionString: recoveryDatabase.url, maxConnections: 4 }),
+  ],
+];
+
+describe.each(RECOVERY_STORES)('recovery in overlapped batches on %s', (_name, open) => {
+  it('re-sends every create and verifies every session, two transactions at a time', async () => {
+    const store = await open();
+    const state = { dropped: new Set<string>(), heard: true };
+    const first = await createHarness({
+      store,
+      agents: AGENTS,
+      batchSize: BATCH,
+      wrapAgents: (agents) => droppingCreates(agents, state),
+    });
+    const { counts, watched } = counting(store);
+    try {
+      for (let index = 0; index < SESSIONS; index += 1) {
+        await first.manager.submit(spec({ id: `rc-${index}`, owner: `u${index}` }));
+      }
+      await runUntil(first, async () => state.dropped.size === SESSIONS);
+      state.heard = false;
+      const manager = createSessionManager({
+        store: watched,
+        agents: first.agents,
+        clock: first.clock,
+        policy: testPolicy,
+        batchSize: BATCH,
+      });
+      const h: Harness = { ...first, manager, notices: [], ticks: [] };
+      manager.subscribe((notice) => h.notices.push(notice));
+      await manager.recover();
+      expect(counts.most).toBe(STAGE_DEPTH);
+      // Outbox: a claim, a read of the sessions the answers concern, no transaction for the
+      // eight batches of accepted creates, and one that deletes their rows; verification: a
+      // claim and eight batches; an empty second pass: a claim and a read.
+      expect(counts.total).toBe(1 + 1 + 1 + 1 + 8 + 1 + 1);
+      expect(await watched.transaction((tx) => tx.dueOutbox(Number.MAX_SAFE_INTEGER, 100))).toEqual(
+        [],
+      );
+      expect(first.agents.calls('createKernels')).toBe(SESSIONS);
+      expect(first.agents.calls('inspectKernels')).toBe(SESSIONS);
+      await runUntil(
+        h,
+        async () => h.notices.filter((n) => n.to === 'RUNNING').length === SESSIONS,
+      );
+      expect(first.agents.liveKernels()).toHaveLength(SESSIONS);
+      expect(first.agents.calls('createKernels')).toBe(SESSIONS);
+      await expectNoLeaks(h);
+    } finally {
+      await first.manager.stop();
       await watched.close();
     }
   }, 60_000);

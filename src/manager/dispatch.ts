@@ -15,7 +15,7 @@ import type {
   SessionRow,
   StoreTx,
 } from './ports.js';
-import { pipelined, type Round, type Runtime } from './runtime.js';
+import { bySession, inTurns, type Round, type Runtime } from './runtime.js';
 import {
   applyPlanned,
   type PlannedBatch,
@@ -54,9 +54,18 @@ export async function dispatchDue(runtime: Runtime, round: Round): Promise<void>
 }
 
 /**
+ * Accepted pulls and creates whose rows `dispatchAll` may keep to delete with a later write.
+ * Such a row means nothing to its session; a crash before the delete only repeats a keyed call
+ * once the lease runs out.
+ */
+export const DEFERRED_FINISH_LIMIT = 10_000;
+
+/**
  * Dispatches every unfinished row now, whenever it was due (recovery after a restart). The
- * sessions the answers will concern are read with the claim, so each batch's answers are
- * decided while the batch before is being written; the transactions still run one at a time.
+ * sessions the answers will concern are read with the claim. The rows go in batches that each
+ * hold all the rows of their sessions, two batches in flight (`inTurns`): one batch's calls are
+ * made and its answers decided while the other is written. A batch whose calls were all
+ * accepted writes nothing of its own: its rows are deleted with the next batch that writes.
  */
 export async function dispatchAll(runtime: Runtime, round: Round): Promise<void> {
   const { claimed } = await claimRows(runtime, round, Number.MAX_SAFE_INTEGER, RECOVER_LIMIT);
@@ -66,25 +75,30 @@ export async function dispatchAll(runtime: Runtime, round: Round): Promise<void>
       claimed.filter(needsSession).map((row) => row.sessionId),
     ),
   );
-  await pipelined(
-    claimed,
-    runtime.batchSize,
-    async (rows) => {
-      const answers = await callAll(runtime, round, rows);
-      // A failed pull or create, or a session an earlier batch wrote, is read with the write.
-      const settlement =
-        unread(rows, answers, sessions).length === 0
-          ? planSettle(runtime, round, rows, answers, sessions)
-          : undefined;
-      // Rows read up front are good for one batch: after it, they are read again with the write.
-      for (const row of rows) sessions.delete(row.sessionId);
-      return { rows, answers, settlement };
-    },
-    ({ rows, answers, settlement }) =>
-      settlement
-        ? round.inTransaction(runtime, (tx) => applySettle(runtime, round, tx, settlement))
-        : settle(runtime, round, rows, answers, new Map()),
-  );
+  const accepted: OutboxRow[] = [];
+  const batches = bySession(claimed, runtime.batchSize, (row) => row.sessionId);
+  await inTurns(runtime, round, batches.length, async (forked, index) => {
+    const rows = batches[index]!;
+    const answers = await callAll(runtime, forked, rows);
+    // A failed pull or create is read with the write; no other batch writes these sessions.
+    if (unread(rows, answers, sessions).length > 0) {
+      await settle(runtime, forked, rows, answers, sessions);
+      return true;
+    }
+    const settlement = planSettle(runtime, forked, rows, answers, sessions);
+    const writes = settlement.thrown.length + settlement.sent.length;
+    if (writes === 0 && accepted.length + rows.length <= DEFERRED_FINISH_LIMIT) {
+      accepted.push(...settlement.accepted);
+      return true;
+    }
+    settlement.accepted.push(...accepted.splice(0));
+    await forked.inTransaction(runtime, (tx) => applySettle(runtime, forked, tx, settlement));
+    return true;
+  });
+  if (accepted.length === 0) return;
+  await round.inTransaction(runtime, async (tx) => {
+    for (const row of accepted) await tx.finishOutbox(row.key);
+  });
 }
 
 /** Calls the agents for `rows`, then feeds the answers back in one transaction. */
@@ -145,7 +159,11 @@ function needsAnswer(row: OutboxRow, answer: Answer): boolean {
 
 /** Leases due rows; drops calls their session no longer wants (a stale pull or create). */
 async function claim(runtime: Runtime, round: Round, tx: StoreTx, horizon: number, limit: number) {
-  const due = await tx.dueOutbox(horizon, limit);
+  const leaseUntil = round.now + DISPATCH_LEASE_MS;
+  const leased = tx.leaseOutbox !== undefined;
+  const due = leased
+    ? await tx.leaseOutbox!(horizon, limit, leaseUntil)
+    : await tx.dueOutbox(horizon, limit);
   const stale = await staleKeys(runtime, tx, due);
   const claimed: OutboxRow[] = [];
   for (const row of due) {
@@ -154,7 +172,7 @@ async function claim(runtime: Runtime, round: Round, tx: StoreTx, horizon: numbe
       await tx.finishOutbox(row.key);
       continue;
     }
-    await tx.retryOutbox(row.key, round.now + DISPATCH_LEASE_MS);
+    if (!leased) await tx.retryOutbox(row.key, leaseUntil);
     claimed.push(row);
   }
   return { due: due.length, claimed };

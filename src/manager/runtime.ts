@@ -80,28 +80,6 @@ export function unblocksPlacement(notice: TransitionNotice): boolean {
 }
 
 /**
- * Runs `items` a batch of `size` at a time, each batch prepared (`prepare`: the manager's own
- * work, agent calls included) while the one before is written (`write`: a store transaction).
- * Writes run one at a time, in order; the first that fails rejects the run.
- */
-export async function pipelined<T, P>(
-  items: readonly T[],
-  size: number,
-  prepare: (batch: T[]) => Promise<P>,
-  write: (prepared: P) => Promise<void>,
-): Promise<void> {
-  let writing: Promise<void> = Promise.resolve();
-  for (let start = 0; start < items.length; start += size) {
-    const prepared = await prepare(items.slice(start, start + size));
-    await writing;
-    writing = write(prepared);
-    // Awaited at the next batch or below; a rejection meanwhile is not an unhandled one.
-    writing.catch(() => undefined);
-  }
-  await writing;
-}
-
-/**
  * Runs `batch(0)`, `batch(1)`, ... with up to `depth` of them in flight at once, until one
  * comes back false (no more work) or `limit` have started; the ones in flight then finish. So
  * the manager decides one batch while the store writes and commits another. The first
@@ -173,6 +151,33 @@ export async function inTurns(
       }),
     );
   }
+}
+
+/**
+ * `items` in chunks of about `size`, each session's items together and in their order, so the
+ * chunks can be written side by side (`inTurns`) without two of them touching one session. A
+ * session with more than `size` items makes a longer chunk; `size` items or fewer make one.
+ */
+export function bySession<T>(items: T[], size: number, sessionOf: (item: T) => string): T[][] {
+  if (items.length <= size) return [items];
+  const sessions = new Map<string, T[]>();
+  for (const item of items) {
+    const id = sessionOf(item);
+    const list = sessions.get(id);
+    if (list) list.push(item);
+    else sessions.set(id, [item]);
+  }
+  const chunks: T[][] = [];
+  let chunk: T[] = [];
+  for (const list of sessions.values()) {
+    if (chunk.length > 0 && chunk.length + list.length > size) {
+      chunks.push(chunk);
+      chunk = [];
+    }
+    chunk.push(...list);
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
 }
 
 /** A mutex over promises: `run(work)` starts `work` after every earlier `run` has settled. */

@@ -12,7 +12,7 @@ import type { SessionEvent } from '../core/events.js';
 import { inspectionsOf } from './core-bridge.js';
 import { type Answer, callAgent, RECOVER_LIMIT } from './dispatch.js';
 import type { SessionRow } from './ports.js';
-import { pipelined, type Round, type Runtime } from './runtime.js';
+import { inTurns, type Round, type Runtime } from './runtime.js';
 import { applyPlanned, type PlannedBatch, planMany, type SendItem } from './send-many.js';
 import { processingFailed } from './step.js';
 
@@ -25,21 +25,21 @@ interface Check {
 }
 
 /**
- * Verifies every CREATING session waiting for its create, a batch at a time. A batch is
- * inspected and decided while the one before is being written: the store's round trips overlap
- * the manager's own work, and the transactions still run one at a time.
+ * Verifies every CREATING session waiting for its create, a batch at a time, two batches in
+ * flight (`inTurns`): one is inspected and decided while the other is written. The batches hold
+ * disjoint sessions, and a verification places nothing.
  */
 export async function verifyCreating(runtime: Runtime, round: Round): Promise<void> {
   const rows = await round.inTransaction(runtime, (tx) =>
     tx.claimSessions(['CREATING'], RECOVER_LIMIT),
   );
   const waiting = rows.filter((row) => row.substate === 'creating');
-  await pipelined(
-    waiting,
-    runtime.batchSize,
-    (batch) => decideBatch(runtime, round, batch),
-    (decided) => writeBatch(runtime, round, decided),
-  );
+  const size = runtime.batchSize;
+  await inTurns(runtime, round, Math.ceil(waiting.length / size), async (forked, index) => {
+    const batch = waiting.slice(index * size, (index + 1) * size);
+    await writeBatch(runtime, forked, await decideBatch(runtime, forked, batch));
+    return true;
+  });
 }
 
 interface DecidedBatch {
