@@ -4,11 +4,11 @@
  * another transaction holds locked at that moment.
  */
 import pg from 'pg';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryStore } from '../src/adapters/store/memory.js';
 import { openPostgresStore, type SqlStore } from '../src/adapters/store/sql/postgres.js';
 import type { SessionStore, StoreTx } from '../src/manager/ports.js';
-import { MAX_REPORT_CONFLICTS } from '../src/manager/receive.js';
+import { AGENT_LOST_RETRY_MS, MAX_REPORT_CONFLICTS } from '../src/manager/receive.js';
 import { truncateStore, useTestDatabase } from './helpers/postgres.js';
 import {
   AGENT_CAPACITY,
@@ -97,6 +97,38 @@ describe('agent.lost after write conflicts', () => {
         message: 'agent.lost report retried after write conflicts',
       },
     ]);
+  });
+
+  it('pauses between retries past the limit; the inbox and tick() go on meanwhile', async () => {
+    const refusals = { s1: 0 };
+    await twoRunning(conflicting(refusals));
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    try {
+      refusals.s1 = MAX_REPORT_CONFLICTS + 2;
+      h.agents.loseAgent('a1');
+      let applied = false;
+      const delivered = h.agents.deliverDueAsync().then(() => {
+        applied = true;
+      });
+      // Retried at once up to the limit, then set aside: a tick waits for nothing.
+      await h.manager.tick();
+      expect(refusedWrites('s1')).toBe(MAX_REPORT_CONFLICTS + 1);
+      await vi.advanceTimersByTimeAsync(AGENT_LOST_RETRY_MS - 1);
+      expect(refusedWrites('s1')).toBe(MAX_REPORT_CONFLICTS + 1);
+      await vi.advanceTimersByTimeAsync(1);
+      await h.manager.tick();
+      expect(refusedWrites('s1')).toBe(MAX_REPORT_CONFLICTS + 2);
+      expect(applied).toBe(false);
+      // The next pause is twice as long; then the report applies.
+      await vi.advanceTimersByTimeAsync(2 * AGENT_LOST_RETRY_MS - 1);
+      expect(applied).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      await delivered;
+      expect(refusals.s1).toBe(0);
+      await expectBothLost();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('still drops a session report after the conflict limit', async () => {

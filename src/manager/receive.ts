@@ -7,7 +7,7 @@ import { contextOf } from './core-bridge.js';
 import { UnknownSessionError } from './errors.js';
 import type { AgentReport, StoreTx } from './ports.js';
 import { checkBinding, type InboxItem, reportEvent, type SessionReport } from './reports.js';
-import { inTurns, Round, type Runtime } from './runtime.js';
+import { bySession, inTurns, Round, type Runtime } from './runtime.js';
 import { type SendItem, sendMany } from './send-many.js';
 import { processingFailed } from './step.js';
 
@@ -18,6 +18,13 @@ import { processingFailed } from './step.js';
  * sessions on that agent (see `settle`).
  */
 export const MAX_REPORT_CONFLICTS = 5;
+/**
+ * Pause before an `agent.lost` report is retried once it has met more than
+ * `MAX_REPORT_CONFLICTS` conflicts, ms; it doubles with each further conflict, up to
+ * `AGENT_LOST_RETRY_MAX_MS`. Meanwhile the inbox and `tick()` go on without it.
+ */
+export const AGENT_LOST_RETRY_MS = 10;
+export const AGENT_LOST_RETRY_MAX_MS = 1_000;
 
 type Verdict = 'done' | 'conflict' | { error: unknown };
 
@@ -37,7 +44,9 @@ export async function processReports(
 ): Promise<void> {
   const round = new Round(runtime.clock.now());
   for (const run of runsOf(batch)) {
-    const chunks = isAgentLost(run[0]!) ? [run] : bySession(run, runtime.batchSize);
+    const chunks = isAgentLost(run[0]!)
+      ? [run]
+      : bySession(run, runtime.batchSize, (item) => (item.report as SessionReport).sessionId);
     if (chunks.length === 1) {
       const verdicts = await runVerdicts(runtime, round, run);
       for (const [index, item] of run.entries()) settle(runtime, item, verdicts[index]!, requeue);
@@ -50,32 +59,6 @@ export async function processReports(
       return index + 1 < chunks.length;
     });
   }
-}
-
-/**
- * A run of session reports in chunks of about `size` reports, each session's reports together
- * and in order, so the chunks can be written side by side (one chunk for a short run).
- */
-function bySession(run: InboxItem[], size: number): InboxItem[][] {
-  if (run.length <= size) return [run];
-  const sessions = new Map<string, InboxItem[]>();
-  for (const item of run) {
-    const id = (item.report as SessionReport).sessionId;
-    const items = sessions.get(id);
-    if (items) items.push(item);
-    else sessions.set(id, [item]);
-  }
-  const chunks: InboxItem[][] = [];
-  let chunk: InboxItem[] = [];
-  for (const items of sessions.values()) {
-    if (chunk.length > 0 && chunk.length + items.length > size) {
-      chunks.push(chunk);
-      chunk = [];
-    }
-    chunk.push(...items);
-  }
-  if (chunk.length > 0) chunks.push(chunk);
-  return chunks;
 }
 
 /** `batch` in order, cut into runs of session reports, each `agent.lost` report on its own. */
@@ -121,17 +104,19 @@ function settle(
     return;
   }
   const conflicts = item.conflicts + 1;
+  if (item.conflicts < MAX_REPORT_CONFLICTS) {
+    requeue({ ...item, conflicts });
+    return;
+  }
   if (item.report.type === 'agent.lost') {
-    // Past the limit a session report would be dropped; this one is retried until it applies.
+    // Past the limit a session report is dropped; this one is retried until it applies, after
+    // a pause that grows, so a conflict that does not clear neither spins nor holds the inbox.
     if (item.conflicts === MAX_REPORT_CONFLICTS) {
       const fields = { ...reportFields(item.report), conflicts };
       runtime.logger.warn(fields, 'agent.lost report retried after write conflicts');
     }
-    requeue({ ...item, conflicts });
-    return;
-  }
-  if (item.conflicts < MAX_REPORT_CONFLICTS) {
-    requeue({ ...item, conflicts });
+    const pause = AGENT_LOST_RETRY_MS * 2 ** Math.min(conflicts - MAX_REPORT_CONFLICTS - 1, 16);
+    setTimeout(() => requeue({ ...item, conflicts }), Math.min(AGENT_LOST_RETRY_MAX_MS, pause));
     return;
   }
   // The chart re-checks on its own timers (pull recheck, create verify): a lost report heals.
