@@ -144,6 +144,46 @@ describe('agent.lost after write conflicts', () => {
   });
 });
 
+describe('a placement decided on agents read before one stopped taking placements', () => {
+  it('is refused by the store and made again on a fresh read next round', async () => {
+    const memory = new MemoryStore();
+    // While `stale` holds, the manager reads every agent as still taking placements.
+    let stale = false;
+    const store: SessionStore = {
+      transaction: (work) =>
+        memory.transaction((tx) => {
+          const wrapped = Object.create(tx) as StoreTx;
+          wrapped.agents = async () =>
+            (await tx.agents()).map((agent) => (stale ? { ...agent, schedulable: true } : agent));
+          return work(wrapped);
+        }),
+      close: () => memory.close(),
+    };
+    h = await createHarness({
+      store,
+      agents: [
+        { id: 'a1', capacity: AGENT_CAPACITY },
+        { id: 'a2', capacity: AGENT_CAPACITY },
+      ],
+    });
+    await memory.transaction((tx) => tx.setSchedulable('a1', false));
+    await h.manager.submit(spec({ id: 's1' }));
+    stale = true;
+    await h.manager.tick();
+    expect((await view(h, 's1')).status).toBe('PENDING');
+    expect(await reservedOn(h, 'a1')).toEqual({});
+    expect(messages('write refused').map((entry) => entry.fields)).toEqual([
+      { sessionId: 's1', ok: false, conflict: 'unschedulable', agentId: 'a1' },
+    ]);
+    stale = false;
+    await h.manager.tick();
+    expect((await view(h, 's1')).placement).toEqual({ k0: 'a2' });
+    await runUntil(h, async () => (await view(h, 's1')).status === 'RUNNING');
+    expect(await reservedOn(h, 'a1')).toEqual({});
+    await expectNoLeaks(h);
+  });
+});
+
 describe('agent.lost on PostgreSQL while another transaction holds a session locked', () => {
   const database = useTestDatabase();
   let store: SqlStore;

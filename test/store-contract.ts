@@ -234,6 +234,30 @@ export function storeContract(
         expect(await tx((t) => t.statuses())).toEqual(new Map());
       });
 
+      it('refuses a reservation on an unschedulable agent; releasing there still works', async () => {
+        await withAgents();
+        await insert(sessionRow('s1'), { reserve: [{ agentId: 'a1', slots: { cpu: 1000 } }] });
+        await tx((t) => t.setSchedulable('a1', false));
+        const refused = await insert(sessionRow('s2'), {
+          reserve: [
+            { agentId: 'a2', slots: { cpu: 500 } },
+            { agentId: 'a1', slots: { cpu: 500 } },
+          ],
+        });
+        expect(refused).toEqual({ ok: false, conflict: 'unschedulable', agentId: 'a1' });
+        expect([await reservedOn('a1'), await reservedOn('a2')]).toEqual([{ cpu: 1000 }, {}]);
+        expect([...(await tx((t) => t.statuses())).keys()]).toEqual(['s1']);
+        const released = await tx((t) =>
+          t.apply(
+            transitionWrite(sessionRow('s1', { version: 2 }), {
+              release: [{ agentId: 'a1', slots: { cpu: 1000 } }],
+            }),
+          ),
+        );
+        expect(released).toEqual({ ok: true });
+        expect(await reservedOn('a1')).toEqual({});
+      });
+
       it('releases exactly, before the reservations of the same write', async () => {
         await withAgents();
         await insert(sessionRow('s1'), { reserve: [{ agentId: 'a2', slots: { cpu: 2000 } }] });

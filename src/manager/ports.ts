@@ -110,7 +110,9 @@ export type ApplyResult =
       requested: number;
       free: number;
     }
-  | { ok: false; conflict: 'unknown-agent'; agentId: string };
+  | { ok: false; conflict: 'unknown-agent'; agentId: string }
+  /** A reservation on an agent that takes no placements (`schedulable` false: drained or lost). */
+  | { ok: false; conflict: 'unschedulable'; agentId: string };
 
 /** Reads and writes inside one store transaction. */
 export interface StoreTx {

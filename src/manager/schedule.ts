@@ -11,7 +11,7 @@ import { isPlaced, type PendingSession, type PlacementResult } from './placement
 import type { ClaimCursor, SessionRow, StoreTx } from './ports.js';
 import type { Round, Runtime } from './runtime.js';
 import { MAX_BATCHES_PER_STAGE } from './stages.js';
-import { isolated, stepMany } from './step.js';
+import { isolated, type StepOutcome, stepMany } from './step.js';
 
 /** A claimed PENDING session that could be read. */
 interface Candidate {
@@ -67,12 +67,21 @@ async function scheduleBatch(
     return candidate && event ? [{ row: candidate.row, event }] : [];
   });
   const outcomes = await stepMany(runtime, round, tx, items);
+  // A placement the store refused (slots taken, an agent gone or no longer taking placements
+  // since the agents were read) is tried again next round, on a fresh read of the agents.
+  if (outcomes.some((outcome) => outcome?.kind === 'conflict' && isPlacementRefusal(outcome))) {
+    runtime.placement.touch();
+  }
   const placed = outcomes.filter(
     (outcome, index) => outcome?.kind === 'applied' && items[index]!.event.type === 'SCHEDULE',
   ).length;
   if (rows.length < runtime.batchSize) return { placed };
   const last = rows[rows.length - 1] as SessionRow;
   return { placed, next: { submittedAt: last.submittedAt, id: last.id } };
+}
+
+function isPlacementRefusal(outcome: Extract<StepOutcome, { kind: 'conflict' }>): boolean {
+  return outcome.result.conflict !== 'version';
 }
 
 /** Each manager's agents kept between batches (see `AgentCache`). */

@@ -54,6 +54,7 @@ function reserveAll(
   for (const { agentId, slots } of write.reserve) {
     const found = agentOf(state, reserved, agentId);
     if (found === undefined) return { ok: false, conflict: 'unknown-agent', agentId };
+    if (!found.agent.schedulable) return { ok: false, conflict: 'unschedulable', agentId };
     const refusal = capacityRefusal(found.agent, found.current, slots);
     if (refusal !== undefined) return refusal;
     reserved.set(agentId, add(found.current, slots));

@@ -17,16 +17,18 @@ import { VERSIONS_OF } from './queries.js';
 const LOCK_BATCH = `WITH s AS (
   SELECT id, version FROM sessions WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE),
 a AS (
-  SELECT id, cpu_capacity, mem_capacity, cuda_device_capacity, cuda_shares_capacity,
-    cpu_reserved, mem_reserved, cuda_device_reserved, cuda_shares_reserved
+  SELECT id, schedulable, cpu_capacity, mem_capacity, cuda_device_capacity,
+    cuda_shares_capacity, cpu_reserved, mem_reserved, cuda_device_reserved, cuda_shares_reserved
   FROM agents WHERE id = ANY($2::text[]) ORDER BY id FOR UPDATE)
-SELECT 's' AS kind, id, version, NULL::bigint AS cpu_capacity, NULL::bigint AS mem_capacity,
+SELECT 's' AS kind, id, version, NULL::boolean AS schedulable,
+  NULL::bigint AS cpu_capacity, NULL::bigint AS mem_capacity,
   NULL::bigint AS cuda_device_capacity, NULL::bigint AS cuda_shares_capacity,
   NULL::bigint AS cpu_reserved, NULL::bigint AS mem_reserved,
   NULL::bigint AS cuda_device_reserved, NULL::bigint AS cuda_shares_reserved FROM s
 UNION ALL
-SELECT 'a', id, NULL, cpu_capacity, mem_capacity, cuda_device_capacity, cuda_shares_capacity,
-  cpu_reserved, mem_reserved, cuda_device_reserved, cuda_shares_reserved FROM a`;
+SELECT 'a', id, NULL, schedulable, cpu_capacity, mem_capacity, cuda_device_capacity,
+  cuda_shares_capacity, cpu_reserved, mem_reserved, cuda_device_reserved, cuda_shares_reserved
+FROM a`;
 
 const SESSION_COLUMNS = `id text, owner text, priority double precision, status text,
   substate text, version integer, submitted_at double precision, updated_at double precision,
@@ -199,7 +201,8 @@ export async function lockBatch(
     if (row.kind === 's') locked.versions.set(id, num(row.version));
     else {
       const capacity = slotsFromColumns(row, 'capacity');
-      locked.agents.set(id, { capacity, reserved: slotsFromColumns(row, 'reserved') });
+      const reserved = slotsFromColumns(row, 'reserved');
+      locked.agents.set(id, { schedulable: row.schedulable === true, capacity, reserved });
     }
   }
   return locked;

@@ -17,8 +17,9 @@ import { badVersion, releaseExceedsReserved, unknownAgent } from '../errors.js';
 
 type Refusal = Exclude<ApplyResult, { ok: true }>;
 
-/** An agent row as locked: capacity and reserved slots. */
+/** An agent row as locked: whether it takes placements, capacity and reserved slots. */
 export interface LockedAgent {
+  schedulable: boolean;
   capacity: Slots;
   reserved: Slots;
 }
@@ -112,6 +113,7 @@ function reservations(
   for (const { agentId, slots } of write.reserve) {
     const agent = agents.get(agentId);
     if (agent === undefined) return { ok: false, conflict: 'unknown-agent', agentId };
+    if (!agent.schedulable) return { ok: false, conflict: 'unschedulable', agentId };
     const held = next.get(agentId) ?? (current(agentId) as Slots);
     const refusal = capacityRefusal(agentId, agent.capacity, held, slots);
     if (refusal !== undefined) return refusal;
