@@ -69,6 +69,7 @@ export const DEFERRED_FINISH_LIMIT = 10_000;
  */
 export async function dispatchAll(runtime: Runtime, round: Round): Promise<void> {
   const { claimed } = await claimRows(runtime, round, Number.MAX_SAFE_INTEGER, RECOVER_LIMIT);
+  if (claimed.length === 0) return;
   const sessions = await round.inTransaction(runtime, (tx) =>
     readSessions(
       tx,
