@@ -118,7 +118,11 @@ function settle(
   known: ReadonlyMap<string, SessionRow>,
 ): Promise<void> {
   return round.inTransaction(runtime, async (tx) => {
-    const sessions = new Map(known);
+    const sessions = new Map<string, SessionRow>();
+    for (const { sessionId } of rows) {
+      const row = known.get(sessionId);
+      if (row !== undefined) sessions.set(sessionId, row);
+    }
     const read = await readSessions(tx, unread(rows, answers, known));
     for (const [id, row] of read) sessions.set(id, row);
     await applySettle(runtime, round, tx, planSettle(runtime, round, rows, answers, sessions));
@@ -162,8 +166,8 @@ function needsAnswer(row: OutboxRow, answer: Answer): boolean {
 async function claim(runtime: Runtime, round: Round, tx: StoreTx, horizon: number, limit: number) {
   const leaseUntil = round.now + DISPATCH_LEASE_MS;
   const leased = tx.leaseOutbox !== undefined;
-  const due = leased
-    ? await tx.leaseOutbox!(horizon, limit, leaseUntil)
+  const due = tx.leaseOutbox
+    ? await tx.leaseOutbox(horizon, limit, leaseUntil)
     : await tx.dueOutbox(horizon, limit);
   const stale = await staleKeys(runtime, tx, due);
   const claimed: OutboxRow[] = [];
