@@ -111,6 +111,18 @@ describe('submit rejects bad specs with a typed error naming the field', () => {
     expect(first).toMatch(/^s-[0-9a-z]{10}$/);
     expect(second).not.toBe(first);
   });
+
+  it('generates ids no other manager on the store, or a restarted one, generates', async () => {
+    h = await createHarness();
+    const { store, agents, clock } = h;
+    // Three more managers with the default options share the harness's store; the last one
+    // stands for the harness's manager restarted.
+    const others = [1, 2, 3].map(() => createSessionManager({ store, agents, clock }));
+    const ids = [await h.manager.submit(spec())];
+    for (const manager of others) ids.push(await manager.submit(spec()));
+    expect(new Set(ids).size).toBe(4);
+    expect(await sessionCount()).toBe(4);
+  });
 });
 
 describe('receive rejects reports that do not fit, changing nothing', () => {

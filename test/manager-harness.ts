@@ -24,6 +24,7 @@ import type {
   TransitionNotice,
 } from '../src/manager/types.js';
 import { defaultPolicy } from '../src/policy/defaults.js';
+import { seededRandom } from '../src/policy/random.js';
 import type { RetryPolicy } from '../src/policy/types.js';
 
 export interface HarnessOptions {
@@ -83,6 +84,8 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     clock,
     logger,
     policy: options.policy ?? testPolicy,
+    // Reproducible ids and jitter (the manager's own default is Math.random).
+    random: seededRandom(1),
     limits: options.limits ?? {},
     picker: options.picker ?? 'fifo',
     selector: options.selector ?? 'concentrated',

@@ -285,13 +285,14 @@ describe('SQL store availability and files', () => {
     expect((error as StoreUnavailableError).host).toBe('127.0.0.1');
     expect((error as StoreUnavailableError).port).toBe(port);
     expect((error as StoreUnavailableError).code).toBe('store-unavailable');
+    expect((error as StoreUnavailableError).retryable).toBe(true);
     expect((error as Error).message).toBe(
       `cannot reach the PostgreSQL store at 127.0.0.1:${port}: connect ECONNREFUSED ` +
         `127.0.0.1:${port}`,
     );
   });
 
-  it('reports a missing database as unavailable', async () => {
+  it('reports a missing database as unavailable, and not retryable', async () => {
     const url = new URL((await sharedDatabase()).url);
     url.pathname = '/sl_no_such_database';
     const error = await openPostgresStore({ connectionString: url.toString() }).catch(
@@ -302,6 +303,21 @@ describe('SQL store availability and files', () => {
       `cannot reach the PostgreSQL store at ${url.hostname}:${url.port || 5432}: database ` +
         '"sl_no_such_database" does not exist (3D000)',
     );
+    expect((error as StoreUnavailableError).retryable).toBe(false);
+  });
+
+  it('reports a refused login as unavailable, and not retryable', async () => {
+    const url = new URL((await sharedDatabase()).url);
+    url.username = 'sl_no_such_role';
+    const error = await openPostgresStore({ connectionString: url.toString() }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as Error).message).toBe(
+      `cannot reach the PostgreSQL store at ${url.hostname}:${url.port || 5432}: role ` +
+        '"sl_no_such_role" does not exist (28000)',
+    );
+    expect((error as StoreUnavailableError).retryable).toBe(false);
   });
 
   it('keeps sessions in a PGlite directory across close and reopen', async () => {

@@ -4,7 +4,6 @@
  * subscribers about every committed transition (DESIGN sections 5 and 7).
  */
 import { defaultPolicy } from '../policy/defaults.js';
-import { seededRandom } from '../policy/random.js';
 import { SnapshotCache } from './core-bridge.js';
 import { dispatchDue } from './dispatch.js';
 import { AgentBindingError } from './errors.js';
@@ -67,7 +66,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
 }
 
 function resolveOptions(options: ManagerOptions, publishNotices: Runtime['publish']): Runtime {
-  const random = options.random ?? seededRandom(1);
+  const random = options.random ?? Math.random;
   const logger = options.logger ?? silentLogger;
   return {
     store: options.store,

@@ -98,7 +98,16 @@ export interface TransitionWrite {
   timersCancelled: string[];
 }
 
-/** Why `apply` refused a write. Nothing of a refused write is kept. */
+/**
+ * Why `apply` refused a write. Nothing of a refused write is kept. A store checks, in order:
+ * - `version`: the session is not at `expectedVersion` (0 for an insert: it must not exist);
+ *   `actual` is its version, undefined when it does not exist;
+ * - then, for each reservation in write order, after the write's releases (a release is never
+ *   refused: releasing more than is reserved is a caller bug, a `StoreInvariantError`):
+ *   - `unknown-agent`: no such agent;
+ *   - `unschedulable`: the agent takes no placements (`schedulable` false: drained or lost);
+ *   - `capacity`: `requested` of `slot` is more than the agent has `free`.
+ */
 export type ApplyResult =
   | { ok: true }
   | { ok: false; conflict: 'version'; actual: number | undefined }
@@ -111,7 +120,6 @@ export type ApplyResult =
       free: number;
     }
   | { ok: false; conflict: 'unknown-agent'; agentId: string }
-  /** A reservation on an agent that takes no placements (`schedulable` false: drained or lost). */
   | { ok: false; conflict: 'unschedulable'; agentId: string };
 
 /** Reads and writes inside one store transaction. */
@@ -175,7 +183,10 @@ export interface StoreTx {
   leaseOutbox?(now: number, limit: number, leaseUntil: number): Promise<OutboxRow[]>;
   /** The call was answered (success or a failure reported to the chart): remove the row. */
   finishOutbox(key: string): Promise<void>;
-  /** A transient dispatch failure: try again at `dueAt`. */
+  /**
+   * A transient dispatch failure (or a lease): the row is due again at `dueAt`, with `tries`
+   * one higher. An unknown key is ignored.
+   */
   retryOutbox(key: string, dueAt: number): Promise<void>;
   /** The earliest due time among timers and among outbox rows (for virtual-time drivers). */
   nextDue(): Promise<{ timer?: number; outbox?: number }>;

@@ -54,7 +54,11 @@ export interface ManagerOptions {
   limits?: PlacementLimits;
   /** Silent by default. */
   logger?: Logger;
-  /** Uniform [0,1) source for jitter seeds and ties. Default: a seeded PRNG (seed 1). */
+  /**
+   * Uniform [0,1) source for generated session ids, per-session jitter seeds and ties.
+   * Default: `Math.random`, so managers sharing a store, or one restarted on it, generate
+   * different ids and jitter. Pass `seededRandom(n)` for a reproducible run (the replay does).
+   */
   random?: RandomSource;
   /** Sessions a stage handles per store transaction. Default 500. */
   batchSize?: number;

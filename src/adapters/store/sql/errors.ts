@@ -23,13 +23,24 @@ function causeText(cause: unknown): string {
 }
 
 /**
+ * SQLSTATE of a refused login (class 28: no or unknown user, wrong password) or a missing
+ * database (3D000): the same settings fail again however long one waits.
+ */
+function isSettingsRefusal(cause: unknown): boolean {
+  const code =
+    typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : '';
+  return typeof code === 'string' && (code.startsWith('28') || code === '3D000');
+}
+
+/**
  * The database cannot be reached (nothing listening, unknown host, refused login, missing
  * database). `host` and `port` say where it was looked for; `cause` is the driver's error.
- * Retryable: the same call may succeed once the server is back.
+ * Retryable (the same call may succeed once the server is back), except when the server
+ * refused the login or has no such database: then the settings must change first.
  */
 export class StoreUnavailableError extends Error {
   readonly code = 'store-unavailable';
-  readonly retryable = true;
+  readonly retryable: boolean;
   readonly host: string;
   readonly port: number | undefined;
 
@@ -37,6 +48,7 @@ export class StoreUnavailableError extends Error {
     const where = port === undefined ? host : `${host}:${port}`;
     super(`cannot reach the PostgreSQL store at ${where}: ${causeText(cause)}`, { cause });
     this.name = 'StoreUnavailableError';
+    this.retryable = !isSettingsRefusal(cause);
     this.host = host;
     this.port = port;
     Object.defineProperty(this, UNAVAILABLE, { value: true });
