@@ -292,30 +292,32 @@ describe('SQL store availability and files', () => {
     );
   });
 
-  it('reports a missing database as unavailable, and not retryable', async () => {
-    const url = new URL((await sharedDatabase()).url);
-    url.pathname = '/sl_no_such_database';
-    const error = await openPostgresStore({ connectionString: url.toString() }).catch(
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(StoreUnavailableError);
-    expect((error as Error).message).toBe(
-      `cannot reach the PostgreSQL store at ${url.hostname}:${url.port || 5432}: database ` +
-        '"sl_no_such_database" does not exist (3D000)',
-    );
-    expect((error as StoreUnavailableError).retryable).toBe(false);
-  });
+  const refusals: [string, (url: URL) => void, string][] = [
+    [
+      'a missing database',
+      (url) => {
+        url.pathname = '/sl_no_such_database';
+      },
+      'database "sl_no_such_database" does not exist (3D000)',
+    ],
+    [
+      'a refused login',
+      (url) => {
+        url.username = 'sl_no_such_role';
+      },
+      'role "sl_no_such_role" does not exist (28000)',
+    ],
+  ];
 
-  it('reports a refused login as unavailable, and not retryable', async () => {
+  it.each(refusals)('reports %s as unavailable, and not retryable', async (_what, edit, cause) => {
     const url = new URL((await sharedDatabase()).url);
-    url.username = 'sl_no_such_role';
+    edit(url);
     const error = await openPostgresStore({ connectionString: url.toString() }).catch(
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect((error as Error).message).toBe(
-      `cannot reach the PostgreSQL store at ${url.hostname}:${url.port || 5432}: role ` +
-        '"sl_no_such_role" does not exist (28000)',
+      `cannot reach the PostgreSQL store at ${url.hostname}:${url.port || 5432}: ${cause}`,
     );
     expect((error as StoreUnavailableError).retryable).toBe(false);
   });
