@@ -1,8 +1,7 @@
 /**
  * The chart's context updates, as pure reducers `(context, event, params) => context`. The
- * chart wraps each in `assign`; nested kernel updates go through immer.
+ * chart wraps each in `assign`; kernel updates copy the kernels they change (`withKernels`).
  */
-import { produce, setAutoFreeze } from 'immer';
 import {
   type AttemptRecord,
   type KernelState,
@@ -15,9 +14,6 @@ import type { Failure, Reason, Slots, Stage, Status } from '../src/core/types.js
 import { backoffDelay } from '../src/policy/backoff.js';
 import { nextRandom } from '../src/policy/random.js';
 import { agentOf, mayExist, nowOf } from './session.model.js';
-
-// Snapshots are treated as immutable by convention; freezing every draft costs time per event.
-setAutoFreeze(false);
 
 type Ev = SessionEvent | { type: string };
 
@@ -39,13 +35,32 @@ function recorded(history: readonly AttemptRecord[], entry: AttemptRecord): Atte
   return next;
 }
 
-/** Nested kernel updates go through immer, on the kernels array only. */
+/**
+ * The context with `recipe`'s kernel changes. The recipe assigns fields of the kernels it is
+ * given, which are copies; a kernel whose fields all stay the same is kept as it was, and when
+ * none changed the context itself is returned (what immer's `produce` gives, without proxies).
+ */
 function withKernels(
   context: SessionContext,
   recipe: (kernels: KernelState[]) => void,
 ): SessionContext {
-  const kernels = produce(context.kernels, recipe);
-  return kernels === context.kernels ? context : { ...context, kernels };
+  const drafts = context.kernels.map((kernel) => ({ ...kernel }));
+  recipe(drafts);
+  let changed = false;
+  const kernels = drafts.map((draft, index) => {
+    const kernel = context.kernels[index] as KernelState;
+    if (sameFields(draft, kernel)) return kernel;
+    changed = true;
+    return draft;
+  });
+  return changed ? { ...context, kernels } : context;
+}
+
+function sameFields(a: KernelState, b: KernelState): boolean {
+  for (const key in a) {
+    if (a[key as keyof KernelState] !== b[key as keyof KernelState]) return false;
+  }
+  return true;
 }
 
 /** The context of a new session. */
