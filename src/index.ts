@@ -39,6 +39,7 @@ export {
 export {
   openStoreFromUrl,
   parseStoreSpec,
+  redactStoreSpec,
   STORE_SPEC_FORMS,
   type StoreSpec,
   StoreSpecError,

@@ -3,7 +3,7 @@
  * sessions with light faults through PGlite (in memory) and a real PostgreSQL database. The
  * figures must equal the memory store's to the session, with no leaks and a durable end state.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -133,14 +133,44 @@ describe('replay --store errors', () => {
     );
   });
 
-  it('exits 1 naming host and port when PostgreSQL cannot be reached', async () => {
+  it('exits 2 naming --store, host and port when PostgreSQL cannot be reached', async () => {
     const port = await unusedPort();
     const url = `postgres://postgres@127.0.0.1:${port}/none`;
     const run = await cli('replay', '--sessions', '1', '--store', url);
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(
-      new RegExp(`^error: cannot reach the PostgreSQL store at 127\\.0\\.0\\.1:${port}: .+\\n$`),
+    expect(run.stderr).toBe(
+      `error: --store is '${url}': cannot reach the PostgreSQL store at 127.0.0.1:${port}: ` +
+        `connect ECONNREFUSED 127.0.0.1:${port}\n`,
+    );
+  });
+
+  it('exits 2 saying the server refused a missing database, password redacted', async () => {
+    const url = new URL(db.url);
+    url.pathname = '/sl_no_such_database';
+    url.password = 'secret';
+    const run = await cli('replay', '--sessions', '1', '--store', url.toString());
+    url.password = '***';
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(
+      `error: --store is '${url}': the PostgreSQL server at ${url.hostname}:` +
+        `${url.port || 5432} refused the connection: database "sl_no_such_database" does not ` +
+        'exist (3D000)\n',
+    );
+    expect(run.stderr).not.toContain('secret');
+  });
+
+  it('exits 2 naming --store and the directory when PGlite cannot create it', async () => {
+    const file = join(dir, 'a-file');
+    await writeFile(file, 'not a directory');
+    const dataDir = join(file, 'db');
+    const run = await cli('replay', '--sessions', '1', '--store', `pglite:${dataDir}`);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(
+      `error: --store is 'pglite:${dataDir}': cannot open the PGlite store in '${dataDir}': ` +
+        `ENOTDIR: not a directory, mkdir '${dataDir}'\n`,
     );
   });
 });

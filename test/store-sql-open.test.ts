@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../src/adapters/store/memory.js';
-import { openStoreFromUrl, parseStoreSpec, StoreSpecError } from '../src/adapters/store/open.js';
+import {
+  openStoreFromUrl,
+  parseStoreSpec,
+  redactStoreSpec,
+  StoreSpecError,
+} from '../src/adapters/store/open.js';
 import { StoreUnavailableError } from '../src/adapters/store/sql/errors.js';
 import { SqlStore } from '../src/adapters/store/sql/store.js';
 import { createTestDatabase, type TestDatabase, unusedPort } from './helpers/postgres.js';
@@ -43,6 +48,20 @@ describe('parseStoreSpec', () => {
       'store must be one of memory, pglite, pglite:DIR or postgres://user@host:port/db, got ' +
         JSON.stringify(spec),
     );
+  });
+});
+
+describe('redactStoreSpec', () => {
+  it.each([
+    ['postgres://alice:s3cret@db:5432/lifecycle', 'postgres://alice:***@db:5432/lifecycle'],
+    ['postgresql://alice:p%40ss@db/lifecycle', 'postgresql://alice:***@db/lifecycle'],
+    ['postgres://alice:p@ss@db/lifecycle', 'postgres://alice:***@db/lifecycle'],
+    ['postgres://alice@db/lifecycle', 'postgres://alice@db/lifecycle'],
+    ['postgres://db/lifecycle', 'postgres://db/lifecycle'],
+    ['pglite:/var/lib/user:x@y', 'pglite:/var/lib/user:x@y'],
+    ['memory', 'memory'],
+  ])('shows %s as %s', (spec, shown) => {
+    expect(redactStoreSpec(spec)).toBe(shown);
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -309,7 +309,7 @@ describe('SQL store availability and files', () => {
     ],
   ];
 
-  it.each(refusals)('reports %s as unavailable, and not retryable', async (_what, edit, cause) => {
+  it.each(refusals)('reports %s as refused, and not retryable', async (_what, edit, cause) => {
     const url = new URL((await sharedDatabase()).url);
     edit(url);
     const error = await openPostgresStore({ connectionString: url.toString() }).catch(
@@ -317,9 +317,33 @@ describe('SQL store availability and files', () => {
     );
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect((error as Error).message).toBe(
-      `cannot reach the PostgreSQL store at ${url.hostname}:${url.port || 5432}: ${cause}`,
+      `the PostgreSQL server at ${url.hostname}:${url.port || 5432} refused the connection: ` +
+        cause,
     );
     expect((error as StoreUnavailableError).retryable).toBe(false);
+    expect((error as StoreUnavailableError).engine).toBe('postgres');
+  });
+
+  it('reports a PGlite directory it cannot create as unavailable, not retryable', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sl-pglite-'));
+    try {
+      const file = join(dir, 'a-file');
+      await writeFile(file, 'not a directory');
+      const dataDir = join(file, 'db');
+      const error = await openPgliteStore({ dataDir }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      expect((error as StoreUnavailableError).engine).toBe('pglite');
+      expect((error as StoreUnavailableError).host).toBe(dataDir);
+      expect((error as StoreUnavailableError).port).toBeUndefined();
+      expect((error as StoreUnavailableError).retryable).toBe(false);
+      expect((error as Error).message).toBe(
+        `cannot open the PGlite store in '${dataDir}': ENOTDIR: not a directory, ` +
+          `mkdir '${dataDir}'`,
+      );
+      expect(await readdir(dir)).toEqual(['a-file']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('keeps sessions in a PGlite directory across close and reopen', async () => {

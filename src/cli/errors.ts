@@ -12,8 +12,8 @@ export class CliOptionError extends Error {
   readonly field: string;
   readonly value: unknown;
 
-  constructor(field: string, value: unknown, message: string) {
-    super(message);
+  constructor(field: string, value: unknown, message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'CliOptionError';
     this.field = field;
     this.value = value;

@@ -1,5 +1,10 @@
 /** Validation of `replay`'s options: raw strings from commander in, typed settings out. */
-import { parseStoreSpec, STORE_SPEC_FORMS, StoreSpecError } from '../adapters/store/open.js';
+import {
+  parseStoreSpec,
+  redactStoreSpec,
+  STORE_SPEC_FORMS,
+  StoreSpecError,
+} from '../adapters/store/open.js';
 import { PICKERS, type PickerName, SELECTORS, type SelectorName } from '../manager/types.js';
 import { badOption, CliOptionError } from './errors.js';
 import { type FaultChoice, parseFaults } from './faults.js';
@@ -120,19 +125,20 @@ function parseSource(raw: RawReplayOptions): ReplaySource {
  * sessions, so `--policy both` needs a store that starts empty for each run.
  */
 function checkStore(store: string, policies: PolicyChoice[]): void {
+  const shown = redactStoreSpec(store);
   let kept: boolean;
   try {
     const spec = parseStoreSpec(store);
     kept = spec.kind === 'postgres' || (spec.kind === 'pglite' && spec.dataDir !== undefined);
   } catch (error) {
-    if (error instanceof StoreSpecError) throw badOption('--store', store, STORE_SPEC_FORMS);
+    if (error instanceof StoreSpecError) throw badOption('--store', shown, STORE_SPEC_FORMS);
     throw error;
   }
   if (kept && policies.length > 1) {
     const message =
-      `--store is '${store}': --policy both runs twice and needs an empty store each time; ` +
+      `--store is '${shown}': --policy both runs twice and needs an empty store each time; ` +
       'use memory or pglite (in memory), or run each policy against its own database';
-    throw new CliOptionError('--store', store, message);
+    throw new CliOptionError('--store', shown, message);
   }
 }
 

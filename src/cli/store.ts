@@ -2,16 +2,28 @@
  * The replay's `--store`: opened through `openStoreFromUrl`, which loads a driver only when
  * asked.
  */
-import { openStoreFromUrl } from '../adapters/store/open.js';
+import { openStoreFromUrl, redactStoreSpec } from '../adapters/store/open.js';
+import { SchemaTooNewError, StoreUnavailableError } from '../adapters/store/sql/errors.js';
 import type { SessionStore } from '../manager/ports.js';
 import { CliOptionError } from './errors.js';
 
 /**
  * Opens the store `spec` names and checks it holds no sessions: a replay submits its workload's
- * ids, which an earlier run's sessions would collide with. The store is closed on refusal.
+ * ids, which an earlier run's sessions would collide with. The store is closed on refusal. A
+ * store that cannot be opened (out of reach, refused, migrated by a newer release) is a bad
+ * `--store`: a `CliOptionError` whose cause is the store's error. Messages show the spec with
+ * its password, if any, redacted.
  */
 export async function openReplayStore(spec: string): Promise<SessionStore> {
-  const store = await openStoreFromUrl(spec);
+  const shown = redactStoreSpec(spec);
+  const store = await openStoreFromUrl(spec).catch((error: unknown) => {
+    if (!(error instanceof StoreUnavailableError || error instanceof SchemaTooNewError)) {
+      throw error;
+    }
+    throw new CliOptionError('--store', shown, `--store is '${shown}': ${error.message}`, {
+      cause: error,
+    });
+  });
   const held = await store
     .transaction(async (tx) => (await tx.statuses()).size)
     .catch(async (error: unknown) => {
@@ -21,7 +33,7 @@ export async function openReplayStore(spec: string): Promise<SessionStore> {
   if (held === 0) return store;
   await store.close();
   const message =
-    `--store is '${spec}': it already holds ${held} sessions; ` +
+    `--store is '${shown}': it already holds ${held} sessions; ` +
     'replay needs an empty store (a new database or directory)';
-  throw new CliOptionError('--store', spec, message);
+  throw new CliOptionError('--store', shown, message);
 }

@@ -48,6 +48,14 @@ export function parseStoreSpec(spec: string): StoreSpec {
 }
 
 /**
+ * `spec` as it may be shown in a message or a log: the password of a `postgres://` URL
+ * replaced by `***`; anything else unchanged.
+ */
+export function redactStoreSpec(spec: string): string {
+  return spec.replace(/^(postgres(?:ql)?:\/\/[^:@/]*:)[^/]*@/, '$1***@');
+}
+
+/**
  * Opens the store `spec` names (see `parseStoreSpec`). SQL stores are migrated on open and may
  * throw `StoreUnavailableError` or `SchemaTooNewError`.
  */

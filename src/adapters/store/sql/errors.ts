@@ -32,23 +32,43 @@ function isSettingsRefusal(cause: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('28') || code === '3D000');
 }
 
+/** Which engine a `StoreUnavailableError` is about. */
+export type StoreEngine = 'postgres' | 'pglite';
+
+function unavailableMessage(engine: StoreEngine, where: string, cause: unknown): string {
+  if (engine === 'pglite') return `cannot open the PGlite store in '${where}': ${causeText(cause)}`;
+  if (isSettingsRefusal(cause)) {
+    return `the PostgreSQL server at ${where} refused the connection: ${causeText(cause)}`;
+  }
+  return `cannot reach the PostgreSQL store at ${where}: ${causeText(cause)}`;
+}
+
 /**
- * The database cannot be reached (nothing listening, unknown host, refused login, missing
- * database). `host` and `port` say where it was looked for; `cause` is the driver's error.
- * Retryable (the same call may succeed once the server is back), except when the server
- * refused the login or has no such database: then the settings must change first.
+ * The database cannot be reached or opened (nothing listening, unknown host, refused login,
+ * missing database; for PGlite, a directory it cannot create or read). `host` and `port` say
+ * where it was looked for (for PGlite, `host` is the directory and `port` is undefined); `cause`
+ * is the driver's error. Retryable (the same call may succeed once the server is back), except
+ * when the server refused the login or has no such database, or PGlite cannot use its
+ * directory: then the settings must change first.
  */
 export class StoreUnavailableError extends Error {
   readonly code = 'store-unavailable';
   readonly retryable: boolean;
+  readonly engine: StoreEngine;
   readonly host: string;
   readonly port: number | undefined;
 
-  constructor(host: string, port: number | undefined, cause: unknown) {
+  constructor(
+    host: string,
+    port: number | undefined,
+    cause: unknown,
+    engine: StoreEngine = 'postgres',
+  ) {
     const where = port === undefined ? host : `${host}:${port}`;
-    super(`cannot reach the PostgreSQL store at ${where}: ${causeText(cause)}`, { cause });
+    super(unavailableMessage(engine, where, cause), { cause });
     this.name = 'StoreUnavailableError';
-    this.retryable = !isSettingsRefusal(cause);
+    this.retryable = engine === 'postgres' && !isSettingsRefusal(cause);
+    this.engine = engine;
     this.host = host;
     this.port = port;
     Object.defineProperty(this, UNAVAILABLE, { value: true });

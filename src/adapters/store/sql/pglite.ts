@@ -3,6 +3,7 @@
  * server), in memory or in a directory.
  */
 import { PGlite } from '@electric-sql/pglite';
+import { StoreUnavailableError } from './errors.js';
 import { PgliteDriver } from './pglite-driver.js';
 import { openSqlStore, type SqlStore } from './store.js';
 
@@ -19,10 +20,19 @@ export interface PgliteStoreOptions {
 
 /**
  * Opens (or creates) the database, brings the schema up to date and returns the store. Throws
- * `SchemaTooNewError` when a newer release migrated the directory.
+ * `StoreUnavailableError` (engine `pglite`, not retryable) when the directory cannot be created
+ * or opened, and `SchemaTooNewError` when a newer release migrated it.
  */
 export async function openPgliteStore(options: PgliteStoreOptions = {}): Promise<SqlStore> {
-  const db = options.db ?? (await PGlite.create(options.dataDir ?? 'memory://'));
   const location = options.dataDir ?? 'memory';
+  const db = options.db ?? (await createPglite(options.dataDir));
   return openSqlStore(new PgliteDriver(db, location, options.db === undefined));
+}
+
+async function createPglite(dataDir: string | undefined): Promise<PGlite> {
+  try {
+    return await PGlite.create(dataDir ?? 'memory://');
+  } catch (error) {
+    throw new StoreUnavailableError(dataDir ?? 'memory', undefined, error, 'pglite');
+  }
 }
