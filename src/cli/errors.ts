@@ -25,7 +25,17 @@ export class CliOptionError extends Error {
   }
 }
 
+/** `<field> is '<value>': <problem>`. */
+export function optionProblem(
+  field: string,
+  value: unknown,
+  problem: string,
+  options?: ErrorOptions,
+): CliOptionError {
+  return new CliOptionError(field, value, `${field} is '${String(value)}': ${problem}`, options);
+}
+
 /** `<field> is '<value>': expected <allowed>`. */
 export function badOption(field: string, value: unknown, allowed: string): CliOptionError {
-  return new CliOptionError(field, value, `${field} is '${String(value)}': expected ${allowed}`);
+  return optionProblem(field, value, `expected ${allowed}`);
 }

@@ -6,7 +6,7 @@ import {
   StoreSpecError,
 } from '../adapters/store/open.js';
 import { PICKERS, type PickerName, SELECTORS, type SelectorName } from '../manager/types.js';
-import { badOption, CliOptionError } from './errors.js';
+import { badOption, CliOptionError, optionProblem } from './errors.js';
 import { type FaultChoice, parseFaults } from './faults.js';
 import { parseInspectOption } from './inspect-option.js';
 import type { PolicyChoice } from './result.js';
@@ -135,10 +135,12 @@ function checkStore(store: string, policies: PolicyChoice[]): void {
     throw error;
   }
   if (kept && policies.length > 1) {
-    const message =
-      `--store is '${shown}': --policy both runs twice and needs an empty store each time; ` +
-      'use memory or pglite (in memory), or run each policy against its own database';
-    throw new CliOptionError('--store', shown, message);
+    throw optionProblem(
+      '--store',
+      shown,
+      '--policy both runs twice and needs an empty store each time; ' +
+        'use memory or pglite (in memory), or run each policy against its own database',
+    );
   }
 }
 

@@ -5,7 +5,7 @@
 import { openStoreFromUrl, redactStoreSpec } from '../adapters/store/open.js';
 import { SchemaTooNewError, StoreUnavailableError } from '../adapters/store/sql/errors.js';
 import type { SessionStore } from '../manager/ports.js';
-import { CliOptionError } from './errors.js';
+import { optionProblem } from './errors.js';
 
 /**
  * Opens the store `spec` names and checks it holds no sessions: a replay submits its workload's
@@ -20,9 +20,7 @@ export async function openReplayStore(spec: string): Promise<SessionStore> {
     if (!(error instanceof StoreUnavailableError || error instanceof SchemaTooNewError)) {
       throw error;
     }
-    throw new CliOptionError('--store', shown, `--store is '${shown}': ${error.message}`, {
-      cause: error,
-    });
+    throw optionProblem('--store', shown, error.message, { cause: error });
   });
   const held = await store
     .transaction(async (tx) => (await tx.statuses()).size)
@@ -32,8 +30,9 @@ export async function openReplayStore(spec: string): Promise<SessionStore> {
     });
   if (held === 0) return store;
   await store.close();
-  const message =
-    `--store is '${shown}': it already holds ${held} sessions; ` +
-    'replay needs an empty store (a new database or directory)';
-  throw new CliOptionError('--store', shown, message);
+  throw optionProblem(
+    '--store',
+    shown,
+    `it already holds ${held} sessions; replay needs an empty store (a new database or directory)`,
+  );
 }
