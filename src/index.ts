@@ -85,6 +85,7 @@ export {
   type AgentBindingDetails,
   AgentBindingError,
   DuplicateSessionError,
+  ManagerStoppedError,
   SessionBusyError,
   SpecError,
   UnknownKernelError,

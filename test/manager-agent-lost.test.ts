@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryStore } from '../src/adapters/store/memory.js';
 import { openPostgresStore, type SqlStore } from '../src/adapters/store/sql/postgres.js';
+import { ManagerStoppedError } from '../src/manager/errors.js';
 import type { SessionStore, StoreTx } from '../src/manager/ports.js';
 import { AGENT_LOST_RETRY_MS, MAX_REPORT_CONFLICTS } from '../src/manager/receive.js';
 import { truncateStore, useTestDatabase } from './helpers/postgres.js';
@@ -131,6 +132,57 @@ describe('agent.lost after write conflicts', () => {
     }
   });
 
+  it('stop() rejects a report waiting out its pause; delivered again, it applies', async () => {
+    const refusals = { s1: 0 };
+    await twoRunning(conflicting(refusals));
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      refusals.s1 = MAX_REPORT_CONFLICTS + 1;
+      h.agents.loseAgent('a1');
+      const delivered = h.agents.deliverDueAsync();
+      await h.manager.tick();
+      expect(refusedWrites('s1')).toBe(MAX_REPORT_CONFLICTS + 1);
+      expect(vi.getTimerCount()).toBe(1);
+      await h.manager.stop();
+      expect(vi.getTimerCount()).toBe(0);
+      expect(await delivered).toBe(1);
+      const conflicts = MAX_REPORT_CONFLICTS + 1;
+      expect(messages('report abandoned at stop').map((entry) => entry.fields)).toEqual([
+        { agentId: 'a1', report: 'agent.lost', conflicts },
+      ]);
+      // The fleet's `receive` was rejected with the typed error, logged as a warning.
+      expect(messages('report rejected')).toEqual([
+        {
+          level: 'warn',
+          fields: {
+            type: 'agent.lost',
+            agentId: 'a1',
+            err: {
+              name: 'ManagerStoppedError',
+              code: 'manager-stopped',
+              message:
+                'the manager stopped before the agent.lost report of agent "a1" applied (it ' +
+                `met ${conflicts} write conflicts): deliver it again to a running manager`,
+            },
+          },
+          message: 'report rejected',
+        },
+      ]);
+      // s1 never heard it and still holds its slots on a1; s2 did and released them.
+      expect((await view(h, 's1')).status).toBe('RUNNING');
+      expect((await view(h, 's2')).status).toBe('ERROR');
+      expect(await reservedOn(h, 'a1')).toEqual(spec().kernels[0]!.slots);
+      // Nothing fires later; delivered again, the report applies.
+      await vi.advanceTimersByTimeAsync(10 * AGENT_LOST_RETRY_MS);
+      expect(refusedWrites('s1')).toBe(conflicts);
+      const again = h.manager.receive({ type: 'agent.lost', agentId: 'a1' });
+      await expect(again).resolves.toBeUndefined();
+      await expectBothLost();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('still drops a session report after the conflict limit', async () => {
     const refusals = { s1: 0 };
     await twoRunning(conflicting(refusals));
@@ -141,6 +193,21 @@ describe('agent.lost after write conflicts', () => {
     expect(refusedWrites('s1')).toBe(MAX_REPORT_CONFLICTS + 1);
     expect(messages('report dropped after write conflicts')).toHaveLength(1);
     expect((await view(h, 's1')).status).toBe('RUNNING');
+  });
+});
+
+describe('ManagerStoppedError', () => {
+  it('is typed and retryable', () => {
+    const error = new ManagerStoppedError({ type: 'agent.lost', agentId: 'a1' }, 6);
+    expect(error).toBeInstanceOf(ManagerStoppedError);
+    expect({ ...error, name: error.name }).toEqual({
+      code: 'manager-stopped',
+      retryable: true,
+      agentId: 'a1',
+      report: 'agent.lost',
+      conflicts: 6,
+      name: 'ManagerStoppedError',
+    });
   });
 });
 

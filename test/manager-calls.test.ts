@@ -169,6 +169,47 @@ describe('run and stop', () => {
     expect((await view(h, id)).version).toBe(stopped.version);
   });
 
+  it('stop waits for the reports being applied', async () => {
+    const memory = new MemoryStore();
+    // While `held` is set, a transaction that has done its work waits for it before committing.
+    let held: Promise<void> | undefined;
+    const store: SessionStore = {
+      transaction: (work) =>
+        memory.transaction(async (tx) => {
+          const result = await work(tx);
+          await held;
+          return result;
+        }),
+      close: () => memory.close(),
+    };
+    h = await createHarness({ store });
+    const id = await h.manager.submit(spec({ id: 's1' }));
+    await runUntilStatus(h, id, 'RUNNING');
+    const before = (await view(h, id)).version;
+    let release = () => {};
+    held = new Promise((resolve) => {
+      release = resolve;
+    });
+    expect(h.agents.exitKernel('a1', id, 'k0')).toBe(1);
+    const delivery = h.agents.deliverDueAsync();
+    let stopped = false;
+    const stopping = h.manager.stop().then(() => {
+      stopped = true;
+    });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(stopped).toBe(false);
+    } finally {
+      held = undefined;
+      release();
+    }
+    await stopping;
+    // Resolved only once the report's transaction had committed.
+    const after = await memory.transaction((tx) => tx.getSessions([id]));
+    expect(after.map((row) => [row.status, row.version])).toEqual([['TERMINATED', before + 1]]);
+    expect(await delivery).toBe(1);
+  });
+
   it('rejects a negative interval', async () => {
     h = await createHarness();
     expect(() => h.manager.run(-1)).toThrow(

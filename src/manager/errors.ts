@@ -10,6 +10,7 @@ const UNKNOWN_KERNEL = Symbol.for('session-lifecycle.UnknownKernelError');
 const AGENT_BINDING = Symbol.for('session-lifecycle.AgentBindingError');
 const DUPLICATE_SESSION = Symbol.for('session-lifecycle.DuplicateSessionError');
 const SESSION_BUSY = Symbol.for('session-lifecycle.SessionBusyError');
+const MANAGER_STOPPED = Symbol.for('session-lifecycle.ManagerStoppedError');
 
 function hasBrand(candidate: unknown, brand: symbol): boolean {
   return typeof candidate === 'object' && candidate !== null && brand in candidate;
@@ -222,5 +223,36 @@ export class SessionBusyError extends Error {
 
   static override [Symbol.hasInstance](candidate: unknown): boolean {
     return hasBrand(candidate, SESSION_BUSY);
+  }
+}
+
+/**
+ * `stop()` was called while an `agent.lost` report waited out its pause after write conflicts
+ * (see `receive`): the report was not applied to the agent's sessions. What it committed before
+ * stays (the agent takes no placements); deliver the report again to a running manager
+ * (`retryable`).
+ */
+export class ManagerStoppedError extends Error {
+  readonly code = 'manager-stopped';
+  readonly retryable = true;
+  readonly agentId: string;
+  readonly report: string;
+  readonly conflicts: number;
+
+  constructor(report: { type: string; agentId: string }, conflicts: number) {
+    super(
+      `the manager stopped before the ${report.type} report of agent ` +
+        `${JSON.stringify(report.agentId)} applied (it met ${conflicts} write conflicts): ` +
+        'deliver it again to a running manager',
+    );
+    this.name = 'ManagerStoppedError';
+    this.agentId = report.agentId;
+    this.report = report.type;
+    this.conflicts = conflicts;
+    brand(this, MANAGER_STOPPED);
+  }
+
+  static override [Symbol.hasInstance](candidate: unknown): boolean {
+    return hasBrand(candidate, MANAGER_STOPPED);
   }
 }

@@ -6,7 +6,7 @@
 import { defaultPolicy } from '../policy/defaults.js';
 import { SnapshotCache } from './core-bridge.js';
 import { dispatchDue } from './dispatch.js';
-import { AgentBindingError } from './errors.js';
+import { AgentBindingError, ManagerStoppedError } from './errors.js';
 import { describeError, silentLogger } from './logger.js';
 import { createSelectorState } from './placement/types.js';
 import type { AgentReport, Logger } from './ports.js';
@@ -35,9 +35,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     if (notices.some(unblocksPlacement)) runtime.placement.touch();
     publish(runtime.logger, listeners, notices);
   });
-  const inbox: ReportInbox = new ReportInbox((batch) =>
-    processReports(runtime, batch, (item) => inbox.requeue(item)),
-  );
+  const inbox: ReportInbox = new ReportInbox((batch) => processReports(runtime, batch, inbox));
   const ops = new SessionOps(runtime);
   const ticks = serialQueue();
   const loop = new RunLoop(runtime.logger, () => manager.tick());
@@ -50,7 +48,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     receive: (report) => inbox.push(report),
     tick: () => ticks(() => runTick(runtime, inbox)),
     run: (intervalMs = DEFAULT_RUN_INTERVAL_MS) => loop.start(intervalMs),
-    stop: () => loop.stop(),
+    stop: () => stop(runtime.logger, loop, inbox),
     recover: () => ticks(() => ops.recover(inbox)),
     get: (id) => ops.get(id),
     subscribe(listener) {
@@ -105,6 +103,25 @@ function checkBatchSize(batchSize: number): number {
     throw new RangeError(`batchSize is ${batchSize}: it must be a positive integer`);
   }
   return batchSize;
+}
+
+/**
+ * Stops the loop and waits for its tick and the reports being applied, so the host may close the
+ * store once this resolves. An `agent.lost` report waiting out a pause after write conflicts is
+ * rejected (`ManagerStoppedError`), not left to fire on a closed store.
+ */
+async function stop(logger: Logger, loop: RunLoop, inbox: ReportInbox): Promise<void> {
+  await loop.stop();
+  await inbox.idle();
+  const dropped = inbox.cancelPaused(
+    (item) => new ManagerStoppedError(item.report, item.conflicts),
+  );
+  for (const { report, conflicts } of dropped) {
+    logger.warn(
+      { agentId: report.agentId, report: report.type, conflicts },
+      'report abandoned at stop',
+    );
+  }
 }
 
 /** One round: reports, timers, then the stages downstream first, then the outbox. */

@@ -6,7 +6,13 @@ import { HOLDING_STATUSES } from '../core/types.js';
 import { contextOf } from './core-bridge.js';
 import { UnknownSessionError } from './errors.js';
 import type { AgentReport, StoreTx } from './ports.js';
-import { checkBinding, type InboxItem, reportEvent, type SessionReport } from './reports.js';
+import {
+  checkBinding,
+  type InboxItem,
+  type ReportInbox,
+  reportEvent,
+  type SessionReport,
+} from './reports.js';
 import { bySession, inTurns, Round, type Runtime } from './runtime.js';
 import { type SendItem, sendMany } from './send-many.js';
 import { processingFailed } from './step.js';
@@ -21,17 +27,21 @@ export const MAX_REPORT_CONFLICTS = 5;
 /**
  * Pause before an `agent.lost` report is retried once it has met more than
  * `MAX_REPORT_CONFLICTS` conflicts, ms; it doubles with each further conflict, up to
- * `AGENT_LOST_RETRY_MAX_MS`. Meanwhile the inbox and `tick()` go on without it.
+ * `AGENT_LOST_RETRY_MAX_MS`. Meanwhile the inbox and `tick()` go on without it; `stop()`
+ * rejects a report still waiting (`ManagerStoppedError`).
  */
 export const AGENT_LOST_RETRY_MS = 10;
 export const AGENT_LOST_RETRY_MAX_MS = 1_000;
 
 type Verdict = 'done' | 'conflict' | { error: unknown };
 
+/** Where a report that met a write conflict goes: the inbox, at once or after a pause. */
+export type Requeue = Pick<ReportInbox, 'requeue' | 'requeueAfter'>;
+
 /**
  * Applies the reports of `batch` in order and settles each caller once its transaction has
  * committed: resolved when applied or ignored by the chart, rejected with the typed error when
- * invalid. Reports that met a write conflict go back to the inbox through `requeue`. A run of
+ * invalid. Reports that met a write conflict go back to the inbox (`requeue`). A run of
  * session reports is one transaction (a run of more than a batch size, several: chunks of
  * sessions, two at a time, see `inTurns`); an `agent.lost` report has its own (see
  * `agentLost`). So each transaction locks the agents it changes in one statement, in id order,
@@ -40,7 +50,7 @@ type Verdict = 'done' | 'conflict' | { error: unknown };
 export async function processReports(
   runtime: Runtime,
   batch: InboxItem[],
-  requeue: (item: InboxItem) => void,
+  requeue: Requeue,
 ): Promise<void> {
   const round = new Round(runtime.clock.now());
   for (const run of runsOf(batch)) {
@@ -89,12 +99,7 @@ async function runVerdicts(runtime: Runtime, round: Round, run: InboxItem[]) {
   }
 }
 
-function settle(
-  runtime: Runtime,
-  item: InboxItem,
-  verdict: Verdict,
-  requeue: (item: InboxItem) => void,
-): void {
+function settle(runtime: Runtime, item: InboxItem, verdict: Verdict, requeue: Requeue): void {
   if (verdict === 'done') {
     item.resolve();
     return;
@@ -105,7 +110,7 @@ function settle(
   }
   const conflicts = item.conflicts + 1;
   if (item.conflicts < MAX_REPORT_CONFLICTS) {
-    requeue({ ...item, conflicts });
+    requeue.requeue({ ...item, conflicts });
     return;
   }
   if (item.report.type === 'agent.lost') {
@@ -116,7 +121,7 @@ function settle(
       runtime.logger.warn(fields, 'agent.lost report retried after write conflicts');
     }
     const pause = AGENT_LOST_RETRY_MS * 2 ** Math.min(conflicts - MAX_REPORT_CONFLICTS - 1, 16);
-    setTimeout(() => requeue({ ...item, conflicts }), Math.min(AGENT_LOST_RETRY_MAX_MS, pause));
+    requeue.requeueAfter({ ...item, conflicts }, Math.min(AGENT_LOST_RETRY_MAX_MS, pause));
     return;
   }
   // The chart re-checks on its own timers (pull recheck, create verify): a lost report heals.

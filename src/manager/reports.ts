@@ -111,6 +111,8 @@ export interface InboxItem {
 export class ReportInbox {
   private queue: InboxItem[] = [];
   private running: Promise<void> | undefined;
+  /** Items waiting out a pause before they are queued again, by their timer. */
+  private readonly paused = new Map<ReturnType<typeof setTimeout>, InboxItem>();
 
   constructor(private readonly process: (batch: InboxItem[]) => Promise<void>) {}
 
@@ -124,6 +126,24 @@ export class ReportInbox {
   requeue(item: InboxItem): void {
     this.queue.push(item);
     this.schedule();
+  }
+
+  /** Queues an item again after `delayMs`, unless `cancelPaused` rejects it before then. */
+  requeueAfter(item: InboxItem, delayMs: number): void {
+    const timer = setTimeout(() => {
+      this.paused.delete(timer);
+      this.requeue(item);
+    }, delayMs);
+    this.paused.set(timer, item);
+  }
+
+  /** Rejects every item still waiting out a pause, each with `reason(item)`; returns them. */
+  cancelPaused(reason: (item: InboxItem) => unknown): InboxItem[] {
+    const items = [...this.paused.values()];
+    for (const timer of this.paused.keys()) clearTimeout(timer);
+    this.paused.clear();
+    for (const item of items) item.reject(reason(item));
+    return items;
   }
 
   async idle(): Promise<void> {

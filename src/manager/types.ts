@@ -135,6 +135,11 @@ export interface SessionManager {
   tick(): Promise<TickSummary>;
   /** Ticks every `intervalMs` (real time) until `stop()`. */
   run(intervalMs?: number): void;
+  /**
+   * Stops `run()`'s ticks; resolves once the current tick and the reports being applied are
+   * done, so the store may be closed then. An `agent.lost` report still waiting to be retried
+   * after write conflicts is rejected with `ManagerStoppedError` (deliver it again later).
+   */
   stop(): Promise<void>;
   /** Re-dispatch unfinished outbox rows and verify CREATING sessions. */
   recover(): Promise<void>;
