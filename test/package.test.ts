@@ -203,7 +203,7 @@ beforeAll(async () => {
   app = join(temp, 'app');
   await mkdir(app);
 
-  // `dist/` is already built: skip the `prepare` build.
+  // `dist/` is already built: skip the `prepack` build.
   const packed = await ok(
     'npm',
     ['pack', '--ignore-scripts', '--json', '--pack-destination', temp],
@@ -239,6 +239,16 @@ describe('the packed package', { timeout: 120_000 }, () => {
 
     expect([...tops].sort()).toEqual(['README.md', 'dist/machines', 'dist/src', 'package.json']);
     expect(listed).not.toMatch(/\.map\n|\.test\.|dist\/test|dist\/bench/);
+  });
+
+  it('declares no script that npm would run when installing it', async () => {
+    const installed = join(app, 'node_modules/session-lifecycle/package.json');
+    const { scripts } = JSON.parse(await readFile(installed, 'utf8'));
+    const hooks = ['preinstall', 'install', 'postinstall', 'prepare'];
+
+    expect(hooks.filter((hook) => hook in scripts)).toEqual([]);
+    // The tarball is built when it is packed instead.
+    expect(scripts.prepack).toBe('npm run build');
   });
 
   it('drives a session to RUNNING from plain JavaScript', async () => {
