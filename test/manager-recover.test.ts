@@ -223,38 +223,50 @@ describe('recover: answers that concern their session', () => {
   });
 });
 
+/** A first manager whose create reaches a1 and makes the kernel; its answer is lost. */
+async function createSentAnswerLost() {
+  const store = new MemoryStore();
+  const clock = new ManualClock(0);
+  const agents = new SimulatedAgents({ clock });
+  agents.addAgent({ id: 'a1', capacity: AGENT_CAPACITY });
+  // The create reaches the agent; its answer is lost (the connection drops), and the manager
+  // stops there.
+  let sent = false;
+  const first = createSessionManager({
+    store,
+    clock,
+    policy: testPolicy,
+    agents: gated(agents, () => !sent, {
+      createKernels: async (effect) => {
+        await agents.createKernels(effect);
+        sent = true;
+        throw new Error('connection reset');
+      },
+    }),
+  });
+  await first.registerAgent({ id: 'a1', capacity: AGENT_CAPACITY, schedulable: true });
+  const id = await first.submit(spec({ id: 's1' }));
+  h = harness(store, agents, clock, first);
+  await runUntil(h, async () => sent);
+  expect(agents.liveKernels()).toHaveLength(1);
+  return { store, clock, agents, id };
+}
+
 describe('recover: a create sent again and refused', () => {
-  it('inspects before anything else: the first send may have made the kernel', async () => {
-    const store = new MemoryStore();
-    const clock = new ManualClock(0);
-    const agents = new SimulatedAgents({ clock });
-    agents.addAgent({ id: 'a1', capacity: AGENT_CAPACITY });
-    // The first manager's create reaches the agent; its answer is lost (the connection drops),
-    // and the manager stops there.
-    let sent = false;
-    const first = createSessionManager({
-      store,
-      clock,
-      policy: testPolicy,
-      agents: gated(agents, () => !sent, {
-        createKernels: async (effect) => {
-          await agents.createKernels(effect);
-          sent = true;
-          throw new Error('connection reset');
-        },
-      }),
-    });
-    await first.registerAgent({ id: 'a1', capacity: AGENT_CAPACITY, schedulable: true });
-    const id = await first.submit(spec({ id: 's1' }));
-    h = harness(store, agents, clock, first);
-    await runUntil(h, async () => sent);
-    expect(agents.liveKernels()).toHaveLength(1);
-    // The re-sent create is turned away at the door: busy, nothing done.
-    const busy = { class: 'transient' as const, code: 'agent-busy', message: 'agent busy' };
-    agents.script({ sessionId: 's1', op: 'createKernels', failure: busy });
+  // Every refusal of the re-sent create, whatever its class: the agent may refuse because of the
+  // kernel the first send made (busy with it, out of capacity, taking no more placements).
+  it.each([
+    { class: 'transient', code: 'agent-busy', message: 'agent busy' },
+    { class: 'agent', code: 'agent-unschedulable', message: 'agent takes no placements' },
+    { class: 'agent', code: 'insufficient-capacity', message: 'agent full' },
+    { class: 'permanent', code: 'invalid-kernel-spec', message: 'bad spec' },
+  ] as const)('inspects before anything else when refused $class $code', async (refusal) => {
+    const { store, clock, agents, id } = await createSentAnswerLost();
+    // The re-sent create is turned away at the door, nothing done.
+    agents.script({ sessionId: 's1', op: 'createKernels', failure: refusal });
     const { manager, notices } = await recovered(store, clock, agents);
     // Refused again, the create counts as ambiguous: the chart inspects, finds the kernel being
-    // created by the first send, and waits for it (no second attempt).
+    // created by the first send, and waits for it (no second attempt, no reschedule).
     expect(notices.map(({ to, substate }) => [to, substate])).toEqual([
       ['CREATING', 'verifying.waiting'],
       ['CREATING', 'creating'],
@@ -262,9 +274,26 @@ describe('recover: a create sent again and refused', () => {
     expect(agents.calls('inspectKernels')).toBe(1);
     h = harness(store, agents, clock, manager);
     await runUntilStatus(h, id, 'RUNNING');
-    // One kernel, made by the first send; no second attempt.
-    expect(agents.liveKernels()).toHaveLength(1);
-    expect((await manager.get(id))?.attempts.create).toBe(1);
+    // One kernel, made by the first send, on the agent it was placed on.
+    expect(agents.liveKernels().map((kernel) => [kernel.agentId, kernel.key])).toEqual([
+      ['a1', 's1/a1/create/1'],
+    ]);
+    const session = await manager.get(id);
+    expect([session?.attempts.create, session?.reschedules]).toEqual([1, 0]);
+  });
+
+  it('takes a lost agent at its word: its kernels went with it, nothing to inspect', async () => {
+    const { store, clock, agents, id } = await createSentAnswerLost();
+    agents.loseAgent('a1');
+    const { manager, notices } = await recovered(store, clock, agents);
+    h = harness(store, agents, clock, manager);
+    expect(agents.calls('inspectKernels')).toBe(0);
+    // Rescheduled away from the lost agent at once (no cleanup): nowhere else to go yet.
+    expect(notices.map(({ to, substate }) => [to, substate])).toEqual([['PENDING', '']]);
+    expect(agents.liveKernels()).toEqual([]);
+    const session = await manager.get(id);
+    expect([session?.status, session?.reschedules, session?.placement]).toEqual(['PENDING', 1, {}]);
+    expect(session?.lastFailure?.code).toBe('agent-lost');
   });
 });
 

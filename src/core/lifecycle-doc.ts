@@ -95,7 +95,10 @@ function failuresSection(): string {
     '## Failure classes',
     '',
     'Adapters report failures as data, `{ class, code, message, retryAfterMs? }`; the class ' +
-      'is set where the failure happens and decides what the chart does.',
+      'is set where the failure happens and decides what the chart does. One exception: the ' +
+      'manager sends a refusal of a create that had been sent before (a re-dispatch after a ' +
+      'crash or an expired lease) as `ambiguous`, whatever its class, since the earlier send ' +
+      'may have made the kernels; only a lost agent (`agent-lost`) keeps its class.',
     '',
     '| class | what the chart does next | backoff | counts against |',
     '|---|---|---|---|',

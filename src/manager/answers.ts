@@ -43,15 +43,15 @@ const RESENT_CREATE = '(the create had been sent before: it may have made the ke
 
 /**
  * A refused create that had been sent before says nothing of the earlier send, which may have
- * made the kernels (an agent busy now, or out of capacity because of them): the outcome is
- * unknown, so the failure is ambiguous and the chart inspects the agent before anything else.
- * A lost agent took any kernel with it; an ambiguous failure already is one.
+ * made the kernels (an agent busy now, taking no placements now, or out of capacity because of
+ * them): the outcome is unknown, so the failure is ambiguous and the chart inspects the agent
+ * before anything else, whatever the refusal's class. Only a lost agent took any kernel with it
+ * (`AGENT_LOST_CODE`); an ambiguous failure already is one.
  */
 function createFailure(answer: { ok: false; failure: Failure }, resent: boolean) {
   const { failure: original } = answer;
-  if (!resent || original.class === 'agent' || original.class === 'ambiguous') {
-    return { failure: original };
-  }
+  const known = original.code === AGENT_LOST_CODE || original.class === 'ambiguous';
+  if (!resent || known) return { failure: original };
   const message = `${original.message} ${RESENT_CREATE}`;
   return { failure: { ...original, class: 'ambiguous' as const, message } };
 }
