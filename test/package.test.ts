@@ -228,7 +228,7 @@ afterAll(async () => {
 });
 
 describe('the packed package', { timeout: 120_000 }, () => {
-  it('holds only the built library, its README and its manifest', async () => {
+  it('holds only the built library, its README, its licence and its manifest', async () => {
     const listed = await ok('tar', ['-tzf', tarball], temp);
     const tops = new Set(
       listed
@@ -237,7 +237,13 @@ describe('the packed package', { timeout: 120_000 }, () => {
         .map((path) => path.split('/').slice(1, 3).join('/')),
     );
 
-    expect([...tops].sort()).toEqual(['README.md', 'dist/machines', 'dist/src', 'package.json']);
+    expect([...tops].sort()).toEqual([
+      'LICENSE',
+      'README.md',
+      'dist/machines',
+      'dist/src',
+      'package.json',
+    ]);
     expect(listed).not.toMatch(/\.map\n|\.test\.|dist\/test|dist\/bench/);
   });
 

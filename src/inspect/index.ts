@@ -1,6 +1,6 @@
 /**
  * `session-lifecycle/inspect`: watch sessions in the Stately inspector. Needs the optional
- * peer dependency `@statelyai/inspect` (and `ws`, which it brings).
+ * peer dependencies `@statelyai/inspect` and `ws` (install both, as the README says).
  */
 
 export { DEFAULT_INSPECTOR_PORT, INSPECTOR_HOST } from './defaults.js';
