@@ -278,8 +278,13 @@ const commandsArb = fc.commands(
 
 const SETTLED: readonly Status[] = ['RUNNING', ...FINAL_STATUSES];
 
-/** Lost agents come back empty; then ticks with large clock steps until nothing is in flight. */
+/**
+ * Lost agents come back empty, once their loss has been reported (a loss reported after the
+ * agent registered again would rightly take it out of placement for good); then ticks with
+ * large clock steps until nothing is in flight.
+ */
 async function settle(model: Model, real: Real): Promise<Map<string, Status>> {
+  await real.agents.deliverDueAsync(real.clock.now());
   for (const agentId of model.lost) {
     real.agents.addAgent({ id: agentId, capacity: CAPACITY });
     await real.manager.registerAgent({ id: agentId, capacity: CAPACITY, schedulable: true });
