@@ -193,6 +193,16 @@ const SCENARIOS: Scenario[] = [
       return { store, done: () => store.close() };
     },
   },
+  {
+    // The manager and the chart alone: the store neither copies rows in nor out.
+    label: 'MemoryStore without row copies, batch 500 (the manager alone)',
+    count: SESSIONS,
+    batchSize: 500,
+    open: async () => {
+      const store = new MemoryStore({ copyRows: false });
+      return { store, done: () => store.close() };
+    },
+  },
 ];
 
 async function runScenario(scenario: Scenario) {
