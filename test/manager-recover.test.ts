@@ -43,20 +43,31 @@ function gated(agents: SimulatedAgents, open: () => boolean, patch: Partial<Agen
   return { ...client, ...patch };
 }
 
-/** A first manager drives `ids` to CREATING, then stops listening: reports reach nobody. */
-async function creatingThenCrash(patch: Partial<AgentClient> = {}, ids = ['s1']) {
+/**
+ * A memory store, agent a1 and a first manager on them, its agent client `gated` by `open` and
+ * patched with what `patch` makes of the fleet.
+ */
+async function firstManager(
+  open: () => boolean,
+  patch: (agents: SimulatedAgents) => Partial<AgentClient> = () => ({}),
+) {
   const store = new MemoryStore();
   const clock = new ManualClock(0);
   const agents = new SimulatedAgents({ clock });
   agents.addAgent({ id: 'a1', capacity: AGENT_CAPACITY });
-  let listening = true;
-  const first = createSessionManager({
-    store,
-    clock,
-    policy: testPolicy,
-    agents: gated(agents, () => listening, patch),
-  });
+  const client = gated(agents, open, patch(agents));
+  const first = createSessionManager({ store, clock, policy: testPolicy, agents: client });
   await first.registerAgent({ id: 'a1', capacity: AGENT_CAPACITY, schedulable: true });
+  return { store, clock, agents, first };
+}
+
+/** A first manager drives `ids` to CREATING, then stops listening: reports reach nobody. */
+async function creatingThenCrash(patch: Partial<AgentClient> = {}, ids = ['s1']) {
+  let listening = true;
+  const { store, clock, agents, first } = await firstManager(
+    () => listening,
+    () => patch,
+  );
   for (const id of ids) await first.submit(spec({ id }));
   h = harness(store, agents, clock, first);
   await runUntil(h, async () => {
@@ -225,26 +236,19 @@ describe('recover: answers that concern their session', () => {
 
 /** A first manager whose create reaches a1 and makes the kernel; its answer is lost. */
 async function createSentAnswerLost() {
-  const store = new MemoryStore();
-  const clock = new ManualClock(0);
-  const agents = new SimulatedAgents({ clock });
-  agents.addAgent({ id: 'a1', capacity: AGENT_CAPACITY });
   // The create reaches the agent; its answer is lost (the connection drops), and the manager
   // stops there.
   let sent = false;
-  const first = createSessionManager({
-    store,
-    clock,
-    policy: testPolicy,
-    agents: gated(agents, () => !sent, {
+  const { store, clock, agents, first } = await firstManager(
+    () => !sent,
+    (fleet) => ({
       createKernels: async (effect) => {
-        await agents.createKernels(effect);
+        await fleet.createKernels(effect);
         sent = true;
         throw new Error('connection reset');
       },
     }),
-  });
-  await first.registerAgent({ id: 'a1', capacity: AGENT_CAPACITY, schedulable: true });
+  );
   const id = await first.submit(spec({ id: 's1' }));
   h = harness(store, agents, clock, first);
   await runUntil(h, async () => sent);

@@ -10,7 +10,7 @@ import { AgentBindingError, ManagerStoppedError } from './errors.js';
 import { describeError, silentLogger } from './logger.js';
 import { createSelectorState } from './placement/types.js';
 import type { AgentReport, Logger } from './ports.js';
-import { processReports } from './receive.js';
+import { processReports, reportFields } from './receive.js';
 import { ReportInbox } from './reports.js';
 import { PlacementWatch, Round, type Runtime, serialQueue, unblocksPlacement } from './runtime.js';
 import { scheduleStage } from './schedule.js';
@@ -117,10 +117,7 @@ async function stop(logger: Logger, loop: RunLoop, inbox: ReportInbox): Promise<
     (item) => new ManagerStoppedError(item.report, item.conflicts),
   );
   for (const { report, conflicts } of dropped) {
-    logger.warn(
-      { agentId: report.agentId, report: report.type, conflicts },
-      'report abandoned at stop',
-    );
+    logger.warn({ ...reportFields(report), conflicts }, 'report abandoned at stop');
   }
 }
 

@@ -41,7 +41,7 @@ export type Requeue = Pick<ReportInbox, 'requeue' | 'requeueAfter'>;
 /**
  * Applies the reports of `batch` in order and settles each caller once its transaction has
  * committed: resolved when applied or ignored by the chart, rejected with the typed error when
- * invalid. Reports that met a write conflict go back to the inbox (`requeue`). A run of
+ * invalid. Reports that met a write conflict go back to the inbox. A run of
  * session reports is one transaction (a run of more than a batch size, several: chunks of
  * sessions, two at a time, see `inTurns`); an `agent.lost` report has its own (see
  * `agentLost`). So each transaction locks the agents it changes in one statement, in id order,
@@ -50,7 +50,7 @@ export type Requeue = Pick<ReportInbox, 'requeue' | 'requeueAfter'>;
 export async function processReports(
   runtime: Runtime,
   batch: InboxItem[],
-  requeue: Requeue,
+  inbox: Requeue,
 ): Promise<void> {
   const round = new Round(runtime.clock.now());
   for (const run of runsOf(batch)) {
@@ -59,13 +59,13 @@ export async function processReports(
       : bySession(run, runtime.batchSize, (item) => (item.report as SessionReport).sessionId);
     if (chunks.length === 1) {
       const verdicts = await runVerdicts(runtime, round, run);
-      for (const [index, item] of run.entries()) settle(runtime, item, verdicts[index]!, requeue);
+      for (const [index, item] of run.entries()) settle(runtime, item, verdicts[index]!, inbox);
       continue;
     }
     await inTurns(runtime, round, chunks.length, async (forked, index) => {
       const chunk = chunks[index]!;
       const verdicts = await runVerdicts(runtime, forked, chunk);
-      for (const [at, item] of chunk.entries()) settle(runtime, item, verdicts[at]!, requeue);
+      for (const [at, item] of chunk.entries()) settle(runtime, item, verdicts[at]!, inbox);
       return index + 1 < chunks.length;
     });
   }
@@ -99,7 +99,7 @@ async function runVerdicts(runtime: Runtime, round: Round, run: InboxItem[]) {
   }
 }
 
-function settle(runtime: Runtime, item: InboxItem, verdict: Verdict, requeue: Requeue): void {
+function settle(runtime: Runtime, item: InboxItem, verdict: Verdict, inbox: Requeue): void {
   if (verdict === 'done') {
     item.resolve();
     return;
@@ -110,7 +110,7 @@ function settle(runtime: Runtime, item: InboxItem, verdict: Verdict, requeue: Re
   }
   const conflicts = item.conflicts + 1;
   if (item.conflicts < MAX_REPORT_CONFLICTS) {
-    requeue.requeue({ ...item, conflicts });
+    inbox.requeue({ ...item, conflicts });
     return;
   }
   if (item.report.type === 'agent.lost') {
@@ -121,7 +121,7 @@ function settle(runtime: Runtime, item: InboxItem, verdict: Verdict, requeue: Re
       runtime.logger.warn(fields, 'agent.lost report retried after write conflicts');
     }
     const pause = AGENT_LOST_RETRY_MS * 2 ** Math.min(conflicts - MAX_REPORT_CONFLICTS - 1, 16);
-    requeue.requeueAfter({ ...item, conflicts }, Math.min(AGENT_LOST_RETRY_MAX_MS, pause));
+    inbox.requeueAfter({ ...item, conflicts }, Math.min(AGENT_LOST_RETRY_MAX_MS, pause));
     return;
   }
   // The chart re-checks on its own timers (pull recheck, create verify): a lost report heals.
@@ -186,7 +186,8 @@ async function agentLost(runtime: Runtime, round: Round, agentId: string): Promi
   return outcomes.some((outcome) => outcome.kind === 'conflict') ? 'conflict' : 'done';
 }
 
-function reportFields(report: AgentReport) {
+/** The log fields naming a report. */
+export function reportFields(report: AgentReport) {
   return 'sessionId' in report
     ? { sessionId: report.sessionId, agentId: report.agentId, report: report.type }
     : { agentId: report.agentId, report: report.type };
