@@ -167,15 +167,37 @@ describe('SimulatedAgents: report faults', () => {
     expect(agents.reportStats().duplicated).toBe(2);
   });
 
-  it('reorders reports at rate 1: started overtakes creating', async () => {
+  it('reorders reports at rate 1: creating is held back until started, which waits for the kernel', async () => {
     const { agents, advance, reports } = fleet({ faults: { reorderedReports: 1 } });
     await agents.createKernels(create('s1'));
-    advance(50);
-    expect(reports.map((r) => [r.at, r.report.type])).toEqual([
-      [50, 'kernel.started'],
-      [50, 'kernel.creating'],
-    ]);
+    expect(advance(2_999)).toBe(0);
     expect(agents.liveKernels()[0]?.state).toBe('creating');
+    expect(advance(3_000)).toBe(2);
+    expect(reports.map((r) => [r.at, r.report.type])).toEqual([
+      [3_000, 'kernel.started'],
+      [3_000, 'kernel.creating'],
+    ]);
+    expect(agents.liveKernels()[0]?.state).toBe('running');
+    expect(agents.reportStats()).toMatchObject({ reordered: 1, pending: 0 });
+  });
+
+  it('reorders only a report still queued: one already delivered is not sent again', async () => {
+    const { agents, advance, reports } = fleet({ faults: { reorderedReports: 1 } });
+    await agents.pullImages(pull('s1'));
+    // pulling is due at 50 and pulled at 20,000: pulled overtakes pulling, which follows it.
+    expect(advance(19_999)).toBe(0);
+    expect(advance(20_000)).toBe(2);
+    // The image is there now: a second pull reports pulled alone, and the report before it on
+    // this session has arrived, so there is nothing left to overtake.
+    await agents.pullImages(pull('s1', 'a1', 2));
+    expect(advance(20_050)).toBe(1);
+    const attempt = (report: AgentReport) => ('attempt' in report ? report.attempt : undefined);
+    expect(reports.map((r) => [r.at, r.report.type, attempt(r.report)])).toEqual([
+      [20_000, 'image.pulled', 1],
+      [20_000, 'image.pulling', 1],
+      [20_050, 'image.pulled', 2],
+    ]);
+    expect(agents.reportStats()).toMatchObject({ reordered: 1, pending: 0 });
   });
 
   it('awaits each listener in deliverDueAsync before the next report', async () => {

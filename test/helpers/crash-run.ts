@@ -3,7 +3,6 @@
  * fresh PostgreSQL database, and the end state is read back.
  */
 import type { FaultRates } from '../../src/adapters/agents/faults.js';
-import { DEFAULT_LATENCIES } from '../../src/adapters/agents/simulated.js';
 import { openPostgresStore } from '../../src/adapters/store/sql/postgres.js';
 import type { SqlStore } from '../../src/adapters/store/sql/store.js';
 import { type EndState, readEndState } from './crash-checks.js';
@@ -40,10 +39,6 @@ export async function runOnPostgres(
   const crashFleet = new CrashFleet({ ...fleet, seed: options.seed });
   const driver = new CrashDriver({ ...options, url: db.url, fleet: crashFleet });
   const result = await driver.run();
-  // Nothing is due any more, but a `kernel.started` report that overtook the `kernel.creating`
-  // before it (a reordered report) reached its session before the kernel ran: let every kernel
-  // being created finish starting, so the end state compares settled kernels.
-  crashFleet.clock.advance(DEFAULT_LATENCIES.create);
   const store = await openPostgresStore({ connectionString: db.url });
   return { db, fleet: crashFleet, result, state: await readEndState(store), store };
 }

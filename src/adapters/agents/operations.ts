@@ -29,14 +29,14 @@ export class AgentOperations {
     const readyAt = agent.images.get(effect.image);
     const pulled: AgentReport = { type: 'image.pulled', agentId, sessionId, attempt };
     if (readyAt !== undefined && readyAt <= now) {
-      this.reporter.send(pulled, now + this.latency.pulled, now, valid);
+      this.reporter.send(pulled, now + this.latency.pulled, valid);
       return undefined;
     }
     const due = readyAt ?? now + this.latency.pull;
     agent.images.set(effect.image, due);
     const pulling: AgentReport = { type: 'image.pulling', agentId, sessionId, attempt };
-    this.reporter.send(pulling, now + this.latency.pulling, now, valid);
-    this.reporter.send(pulled, due, now, valid);
+    this.reporter.send(pulling, now + this.latency.pulling, valid);
+    this.reporter.send(pulled, due, valid);
     return undefined;
   }
 
@@ -71,8 +71,8 @@ export class AgentOperations {
         runningAt,
       };
       agent.insert(kernel);
-      this.reportKernel(agent, kernel, 'kernel.creating', now + this.latency.creating, now);
-      this.reportKernel(agent, kernel, 'kernel.started', runningAt, now);
+      this.reportKernel(agent, kernel, 'kernel.creating', now + this.latency.creating);
+      this.reportKernel(agent, kernel, 'kernel.started', runningAt);
     }
     return undefined;
   }
@@ -88,10 +88,10 @@ export class AgentOperations {
   private reportState(agent: SimAgent, kernel: SimKernel, now: number): void {
     const at = now + this.latency.creating;
     if (kernel.removedAt !== undefined) {
-      this.reportTerminated(agent, kernel, kernel.outcome ?? 'CANCELLED', at, now);
+      this.reportTerminated(agent, kernel, kernel.outcome ?? 'CANCELLED', at);
     } else {
       const type = now >= kernel.runningAt ? 'kernel.started' : 'kernel.creating';
-      this.reportKernel(agent, kernel, type, at, now);
+      this.reportKernel(agent, kernel, type, at);
     }
   }
 
@@ -100,18 +100,12 @@ export class AgentOperations {
     kernel: SimKernel,
     type: 'kernel.creating' | 'kernel.started',
     dueAt: number,
-    now: number,
   ): void {
     const { sessionId, kernelId, attempt } = kernel;
     const valid = (at: number) =>
       (kernel.removedAt === undefined || kernel.removedAt > at) &&
       (agent.lostAt === undefined || agent.lostAt > at);
-    this.reporter.send(
-      { type, agentId: agent.id, sessionId, kernelId, attempt },
-      dueAt,
-      now,
-      valid,
-    );
+    this.reporter.send({ type, agentId: agent.id, sessionId, kernelId, attempt }, dueAt, valid);
   }
 
   private reportTerminated(
@@ -119,7 +113,6 @@ export class AgentOperations {
     kernel: Pick<SimKernel, 'sessionId' | 'kernelId' | 'attempt'>,
     outcome: KernelOutcome,
     dueAt: number,
-    now: number,
   ): void {
     const { sessionId, kernelId, attempt } = kernel;
     const report: AgentReport = {
@@ -131,7 +124,7 @@ export class AgentOperations {
       attempt,
     };
     const valid = (at: number) => agent.lostAt === undefined || agent.lostAt > at;
-    this.reporter.send(report, dueAt, now, valid);
+    this.reporter.send(report, dueAt, valid);
   }
 
   inspect(
@@ -163,11 +156,11 @@ export class AgentOperations {
     const ended = agent.ended.get(`${effect.sessionId}/${kernelId}`);
     const kernel = ended ?? { sessionId: effect.sessionId, kernelId, attempt: effect.attempt };
     const at = now + this.latency.destroy;
-    this.reportTerminated(agent, kernel, ended?.outcome ?? 'CANCELLED', at, now);
+    this.reportTerminated(agent, kernel, ended?.outcome ?? 'CANCELLED', at);
   }
 
   terminate(agent: SimAgent, kernel: SimKernel, now: number, delay: number): void {
     const outcome = agent.remove(kernel, now);
-    this.reportTerminated(agent, kernel, outcome, now + delay, now);
+    this.reportTerminated(agent, kernel, outcome, now + delay);
   }
 }

@@ -8,6 +8,8 @@ export interface QueuedReport {
   report: AgentReport;
   /** Checked at delivery: false drops the report (its kernel or agent is gone). */
   stillValid: (dueAt: number) => boolean;
+  /** Set once the report has left the queue, delivered or withdrawn. */
+  gone?: boolean;
 }
 
 const before = (a: QueuedReport, b: QueuedReport): boolean =>
@@ -17,9 +19,11 @@ const before = (a: QueuedReport, b: QueuedReport): boolean =>
 export class ReportQueue {
   private readonly heap = new MinHeap<QueuedReport>(before);
   private order = 0;
+  /** Withdrawn reports still in the heap. */
+  private withdrawn = 0;
 
   get size(): number {
-    return this.heap.size;
+    return this.heap.size - this.withdrawn;
   }
 
   /** The next order number (enqueue order). */
@@ -32,14 +36,35 @@ export class ReportQueue {
     this.heap.push(item);
   }
 
+  /**
+   * Takes a queued report out (it stays in the heap, skipped when it comes up). A report that
+   * already left the queue is not affected.
+   */
+  withdraw(item: QueuedReport): void {
+    if (item.gone === true) return;
+    item.gone = true;
+    this.withdrawn += 1;
+  }
+
   nextDueAt(): number | undefined {
+    this.dropWithdrawn();
     return this.heap.peek()?.dueAt;
   }
 
   /** Removes and returns the earliest report due at or before `now`. */
   popDue(now: number): QueuedReport | undefined {
+    this.dropWithdrawn();
     const top = this.heap.peek();
     if (top === undefined || top.dueAt > now) return undefined;
-    return this.heap.pop();
+    this.heap.pop();
+    top.gone = true;
+    return top;
+  }
+
+  private dropWithdrawn(): void {
+    while (this.heap.peek()?.gone === true) {
+      this.heap.pop();
+      this.withdrawn -= 1;
+    }
   }
 }

@@ -1,6 +1,6 @@
 import type { AgentReport } from '../../manager/ports.js';
 import type { FaultRates } from './faults.js';
-import { ReportQueue } from './report-queue.js';
+import { type QueuedReport, ReportQueue } from './report-queue.js';
 import type { ScriptBook } from './script-book.js';
 
 type Listener = (report: AgentReport) => unknown;
@@ -21,13 +21,17 @@ const streamOf = (report: AgentReport): string =>
 
 /**
  * Queues agent reports in virtual time and applies report faults when they are queued:
- * scripted drops and delays, then seeded loss, duplication and reordering (a reordered report
- * overtakes the previous report queued on the same agent and session).
+ * scripted drops and delays, then seeded loss, duplication and reordering. A reordered report
+ * overtakes the previous report still queued on the same agent and session: that one is held
+ * back and arrives just after it. A report never arrives before its own due time, so it never
+ * announces what has not happened yet (a `kernel.started` overtaking its `kernel.creating`
+ * still arrives once the kernel runs).
  */
 export class Reporter {
   private readonly queue = new ReportQueue();
   private readonly listeners: Listener[] = [];
-  private readonly lastInStream = new Map<string, { dueAt: number; order: number }>();
+  /** The last report queued on each agent and session, while it is still queued. */
+  private readonly lastInStream = new Map<string, QueuedReport>();
   readonly counts: ReportFaultCounts = {
     lost: 0,
     duplicated: 0,
@@ -57,25 +61,32 @@ export class Reporter {
   }
 
   /** Queues a report due at `dueAt`, subject to scripted and seeded faults. */
-  send(report: AgentReport, dueAt: number, now: number, stillValid: (at: number) => boolean): void {
+  send(report: AgentReport, dueAt: number, stillValid: (at: number) => boolean): void {
     const [lost, duplicated, reordered] = [this.random(), this.random(), this.random()];
     const scripted = this.scripts.takeReportFault(report);
     if (scripted !== undefined) this.counts.scripted += 1;
     if (scripted?.drop === true) return;
-    let due = dueAt + (scripted?.drop === false ? scripted.delayMs : 0);
+    const due = dueAt + (scripted?.drop === false ? scripted.delayMs : 0);
     if (lost < (this.rates.lostReports ?? 0)) {
       this.counts.lost += 1;
       return;
     }
-    let order = this.queue.nextOrder();
-    const previous = this.lastInStream.get(streamOf(report));
-    if (reordered < (this.rates.reorderedReports ?? 0) && previous && previous.dueAt >= now) {
+    const item: QueuedReport = { dueAt: due, order: this.queue.nextOrder(), report, stillValid };
+    this.queue.push(item);
+    const stream = streamOf(report);
+    const previous = this.lastInStream.get(stream);
+    this.lastInStream.set(stream, item);
+    if (
+      reordered < (this.rates.reorderedReports ?? 0) &&
+      previous !== undefined &&
+      previous.dueAt <= due
+    ) {
       this.counts.reordered += 1;
-      due = Math.min(due, previous.dueAt);
-      order = previous.order - 0.5;
+      this.queue.withdraw(previous);
+      const held = { ...previous, dueAt: due, order: item.order + 0.5, gone: false };
+      this.queue.push(held);
+      this.lastInStream.set(stream, held);
     }
-    this.lastInStream.set(streamOf(report), { dueAt: due, order });
-    this.queue.push({ dueAt: due, order, report, stillValid });
     if (duplicated < (this.rates.duplicatedReports ?? 0)) {
       this.counts.duplicated += 1;
       const copy = { ...report };
@@ -91,7 +102,7 @@ export class Reporter {
   /** Delivers every report due at or before `now`; returns how many were delivered. */
   deliverDue(now: number): number {
     let delivered = 0;
-    for (let item = this.queue.popDue(now); item; item = this.queue.popDue(now)) {
+    for (let item = this.take(now); item; item = this.take(now)) {
       if (!this.valid(item.stillValid, item.dueAt)) continue;
       for (const listener of this.listeners) listener(item.report);
       delivered += 1;
@@ -102,12 +113,21 @@ export class Reporter {
   /** As `deliverDue`, awaiting what each listener returns before the next report. */
   async deliverDueAsync(now: number): Promise<number> {
     let delivered = 0;
-    for (let item = this.queue.popDue(now); item; item = this.queue.popDue(now)) {
+    for (let item = this.take(now); item; item = this.take(now)) {
       if (!this.valid(item.stillValid, item.dueAt)) continue;
       for (const listener of this.listeners) await listener(item.report);
       delivered += 1;
     }
     return delivered;
+  }
+
+  /** The next report due, if any; its stream forgets it once it was the stream's last. */
+  private take(now: number): QueuedReport | undefined {
+    const item = this.queue.popDue(now);
+    if (item === undefined) return undefined;
+    const stream = streamOf(item.report);
+    if (this.lastInStream.get(stream) === item) this.lastInStream.delete(stream);
+    return item;
   }
 
   private valid(stillValid: (at: number) => boolean, dueAt: number): boolean {
