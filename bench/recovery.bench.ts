@@ -19,7 +19,7 @@ import type { BenchModule, BenchReport } from './types.js';
 
 const seconds = (ms: number) => (ms / 1000).toFixed(2);
 
-/** The issue's target: recover 100,000 in-flight sessions in under 3 s. */
+/** The target: recover 100,000 in-flight sessions in under 3 s. */
 export const TARGET_RECOVERY_MS = 3_000;
 /** Sessions seeded (`RECOVERY_BENCH_SESSIONS` overrides, for a quick look). */
 const SESSIONS = Number(process.env.RECOVERY_BENCH_SESSIONS ?? 100_000);

@@ -54,7 +54,7 @@ describe('session-lifecycle replay with the generator and no faults', () => {
   it('brings every session to RUNNING on the first attempts', () => {
     expect(run.stdout.split('\n')[0]).toBe(
       'replay of the built-in generator (20 sessions, 10 agents); faults none, seed 1, picker ' +
-        'fifo, selector concentrated',
+        'fifo, selector concentrated, store memory',
     );
     expect(columns(run.stdout)).toEqual(['guarded']);
     expect(row(run.stdout, 'sessions')).toEqual(['20']);

@@ -40,6 +40,7 @@ const report = (runs: RunResult[]): ReplayReport => ({
   faults: 'heavy',
   picker: 'fifo',
   selector: 'concentrated',
+  store: 'memory',
   runs,
 });
 
@@ -48,7 +49,7 @@ describe('formatReport', () => {
     expect(formatReport(report([run({})]))).toBe(
       [
         'replay of the built-in generator (10 sessions, 3 agents); faults heavy, seed 7, picker ' +
-          'fifo, selector concentrated',
+          'fifo, selector concentrated, store memory',
         '',
         '                                      guarded',
         'sessions                                   10',

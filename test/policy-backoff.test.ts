@@ -68,6 +68,37 @@ describe('backoffDelay within backoffBounds', () => {
   });
 });
 
+describe('decorrelated delays retry after retry', () => {
+  test('retry n waits at most initialDelayMs * 3^n (capped) when no retryAfterMs came before', () => {
+    fc.assert(
+      fc.property(
+        stageOf('decorrelated'),
+        fc.array(unit, { minLength: 1, maxLength: 12 }),
+        (stage, randoms) => {
+          let last = stage.initialDelayMs;
+          for (const [index, random] of randoms.entries()) {
+            const n = index + 1;
+            last = backoffDelay(stage, n, last, random);
+            const upper = Math.min(stage.maxDelayMs, stage.initialDelayMs * 3 ** n);
+            expect(last).toBeGreaterThanOrEqual(stage.initialDelayMs);
+            expect(last).toBeLessThanOrEqual(upper);
+          }
+        },
+      ),
+    );
+  });
+
+  test('the default create stage: retries 1 to 3 reach at most 30 s, 90 s and 270 s', () => {
+    const stage: StagePolicy = { ...defaultPolicy.create, jitter: 'decorrelated' };
+    let last = stage.initialDelayMs;
+    const highest = [1, 2, 3, 4].map((n) => {
+      last = backoffDelay(stage, n, last, 0.999_999_999);
+      return last;
+    });
+    expect(highest).toStrictEqual([29_999, 89_996, 269_987, 299_999]);
+  });
+});
+
 describe('backoffDelay exact values', () => {
   const none: StagePolicy = { ...defaultPolicy.create, jitter: 'none' };
 

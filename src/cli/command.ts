@@ -1,6 +1,7 @@
 /** The `replay` command: options in, table out, exit code from the leak checks. */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { redactStoreSpec } from '../adapters/store/open.js';
 import { PICKERS, SELECTORS } from '../manager/types.js';
 import { generateWorkload } from '../workload/generator.js';
 import { loadOpenbTrace } from '../workload/openb.js';
@@ -83,6 +84,7 @@ async function replayRuns(settings: ReplaySettings, inspection?: CliInspection):
     faults: describeFaults(settings.faults),
     picker: settings.picker,
     selector: settings.selector,
+    store: redactStoreSpec(settings.store ?? 'memory'),
     runs: [],
   };
   for (const policy of settings.policies) {

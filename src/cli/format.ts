@@ -18,7 +18,7 @@ function headline(report: ReplayReport): string {
   return (
     `replay of ${source.detail} (${source.sessions} sessions, ${source.agents} agents); ` +
     `faults ${report.faults}, seed ${report.seed}, picker ${report.picker}, ` +
-    `selector ${report.selector}`
+    `selector ${report.selector}, store ${report.store}`
   );
 }
 

@@ -73,6 +73,8 @@ export interface ReplayReport {
   faults: string;
   picker: string;
   selector: string;
+  /** The `--store` the runs used (`memory`, `pglite`, a directory or a URL, password hidden). */
+  store: string;
   runs: RunResult[];
 }
 

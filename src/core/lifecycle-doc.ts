@@ -168,12 +168,22 @@ function humanMs(ms: number): string {
   return `${ms} ms`;
 }
 
+/**
+ * The range of retry `n`'s delay for the table. `decorrelated` grows at most threefold per
+ * retry from `initialDelayMs` when no `retryAfterMs` intervened; `backoffBounds` gives the bound
+ * that holds whatever came before (`[initialDelayMs, maxDelayMs]`).
+ */
+function exampleRange(stage: StagePolicy, n: number): [number, number] {
+  if (stage.jitter !== 'decorrelated') return backoffBounds(stage, n);
+  return [stage.initialDelayMs, Math.min(stage.maxDelayMs, stage.initialDelayMs * 3 ** n)];
+}
+
 function jitterSection(): string {
   const stage = defaultPolicy.create;
   const header = `| jitter | ${EXAMPLE_RETRIES.map((n) => `retry ${n}`).join(' | ')} |`;
   const rows = JITTER_KINDS.map((jitter) => {
     const cells = EXAMPLE_RETRIES.map((n) => {
-      const [low, high] = backoffBounds({ ...stage, jitter }, n);
+      const [low, high] = exampleRange({ ...stage, jitter }, n);
       return low === high ? humanMs(low) : `${humanMs(low)} - ${humanMs(high)}`;
     });
     return `| \`${jitter}\` | ${cells.join(' | ')} |`;
@@ -196,7 +206,10 @@ function jitterSection(): string {
       '`[0, maxDelayMs]`.',
     '',
     `Ranges with the default create stage (${humanMs(stage.initialDelayMs)} doubling to ` +
-      `${humanMs(stage.maxDelayMs)}):`,
+      `${humanMs(stage.maxDelayMs)}). Its ${stage.maxAttempts} attempts allow retries 1 to ` +
+      `${stage.maxAttempts - 1}; the later columns show where the cap takes over. The ` +
+      '`decorrelated` row assumes no earlier `retryAfterMs`: after one, any retry may wait up ' +
+      'to `maxDelayMs`.',
     '',
     header,
     `|---|${EXAMPLE_RETRIES.map(() => '---').join('|')}|`,
