@@ -23,7 +23,8 @@ import type { DriveResult } from './helpers/crash-driver.js';
 import type { CrashFleet } from './helpers/crash-fleet.js';
 import { CRASH_FAULTS, type CrashRun, endRun, runOnPostgres } from './helpers/crash-run.js';
 
-const SEED = 20_240_601;
+/** Workload, fault and kill seed: fixed unless SEED is set (to replay another run). */
+const SEED = Number(process.env.SEED ?? 20_240_601);
 const SESSIONS = 200;
 const KILLS = 24;
 const START = Date.UTC(2023, 5, 1);

@@ -16,7 +16,8 @@ import { persist, restore } from '../src/core/persist.js';
 import { FAILURE_CLASSES } from '../src/core/types.js';
 import { T, testPolicy } from './helpers/chart-kit.js';
 
-const SEED = 20_240_611;
+/** Fixed unless FC_SEED is set, so CI runs are reproducible. */
+const SEED = Number(process.env.FC_SEED ?? 20_240_611);
 
 /** Every state a session can rest in, as `status/substate`. */
 const RESTING_STATES = [
@@ -36,7 +37,9 @@ const RESTING_STATES = [
   'TERMINATING/',
 ];
 const visited = new Set<string>();
+/** Runs per round; further rounds (seed + 1, ...) run only until every resting state is seen. */
 const RUNS = 1000;
+const MAX_ROUNDS = 5;
 
 const AGENTS = ['a1', 'a2', 'a3'];
 const KERNELS = ['k0', 'k1', 'k2'];
@@ -231,37 +234,44 @@ describe('decide (compiled) equals XState transition()', () => {
   });
 
   it(`gives the same values, contexts, statuses, effects on random traces (seed ${SEED})`, () => {
-    fc.assert(
-      fc.property(inputArb, traceArb, (input, trace) => {
-        const begun = start(input);
-        let ours: SessionSnapshot = begun.next;
-        let theirs = initialTransition(sessionMachine, input)[0] as AnyMachineSnapshot;
-        const armed = new Map<string, number>();
-        track(armed, begun.effects);
-        let now = 0;
-        for (const [index, step] of trace.entries()) {
-          const options = relevant(ours, step.choice, armed);
-          const { dueAt, ...body } = step.useNoise
-            ? step.noise
-            : (options[step.choice % options.length] as Record<string, unknown>);
-          now = typeof dueAt === 'number' ? Math.max(now, dueAt) : now + step.advance;
-          const event = { ...body, now } as SessionEvent;
-          const before = step.roundTrip ? restore(JSON.parse(JSON.stringify(persist(ours)))) : ours;
-          const decided = decide(before, event);
-          const expected = reference(theirs, event);
-          const where = `step ${index} (${event.type}), seed ${SEED}`;
-          expect(view(decided.next), where).toEqual(view(expected.next));
-          expect(decided.effects, where).toEqual(expected.effects);
-          expect(decided.next.status, where).not.toBe('error');
-          track(armed, decided.effects);
-          visited.add(`${statusOf(decided.next)}/${substateOf(decided.next)}`);
-          ours = decided.next;
-          theirs = expected.next;
-        }
-      }),
-      { seed: SEED, numRuns: RUNS },
-    );
+    for (let round = 0; round < MAX_ROUNDS && visited.size < RESTING_STATES.length; round += 1) {
+      compareRandomTraces(SEED + round);
+    }
     // The traces must reach every resting state, or the comparison above proves little.
     expect([...visited].sort()).toEqual(RESTING_STATES);
   }, 180_000);
 });
+
+/** Replays `RUNS` random traces (from `seed`) through `decide` and XState's `transition`. */
+function compareRandomTraces(seed: number): void {
+  fc.assert(
+    fc.property(inputArb, traceArb, (input, trace) => {
+      const begun = start(input);
+      let ours: SessionSnapshot = begun.next;
+      let theirs = initialTransition(sessionMachine, input)[0] as AnyMachineSnapshot;
+      const armed = new Map<string, number>();
+      track(armed, begun.effects);
+      let now = 0;
+      for (const [index, step] of trace.entries()) {
+        const options = relevant(ours, step.choice, armed);
+        const { dueAt, ...body } = step.useNoise
+          ? step.noise
+          : (options[step.choice % options.length] as Record<string, unknown>);
+        now = typeof dueAt === 'number' ? Math.max(now, dueAt) : now + step.advance;
+        const event = { ...body, now } as SessionEvent;
+        const before = step.roundTrip ? restore(JSON.parse(JSON.stringify(persist(ours)))) : ours;
+        const decided = decide(before, event);
+        const expected = reference(theirs, event);
+        const where = `step ${index} (${event.type}), seed ${seed}`;
+        expect(view(decided.next), where).toEqual(view(expected.next));
+        expect(decided.effects, where).toEqual(expected.effects);
+        expect(decided.next.status, where).not.toBe('error');
+        track(armed, decided.effects);
+        visited.add(`${statusOf(decided.next)}/${substateOf(decided.next)}`);
+        ours = decided.next;
+        theirs = expected.next;
+      }
+    }),
+    { seed, numRuns: RUNS },
+  );
+}

@@ -21,7 +21,8 @@ import type { DriveResult } from './helpers/crash-driver.js';
 import type { CrashFleet } from './helpers/crash-fleet.js';
 import { CRASH_FAULTS, type CrashRun, endRun, runOnPostgres } from './helpers/crash-run.js';
 
-const SEED = 7_310_2023;
+/** Workload and fault seed: fixed unless SEED is set (to replay another run). */
+const SEED = Number(process.env.SEED ?? 7_310_2023);
 const SESSIONS = 200;
 const START = Date.UTC(2023, 5, 1);
 

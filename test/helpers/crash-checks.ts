@@ -9,6 +9,7 @@ import type { CrashFleet } from './crash-fleet.js';
 import {
   kernelsAccountedFor,
   noAgentOverCapacity,
+  placeableNow,
   readStore,
   reservationsMatchHolds,
   type StoreView,
@@ -31,10 +32,15 @@ export async function readEndState(store: SessionStore): Promise<EndState> {
   return { view, history };
 }
 
-/** Sessions neither RUNNING nor final, as `id status/substate`. */
+/**
+ * Sessions neither RUNNING nor final, as `id status/substate`, but for PENDING sessions that no
+ * schedulable agent has room for: those wait for capacity, as they should (most sessions of the
+ * workload keep running and agents are lost, so on some seeds a large session never fits).
+ */
 export function notResting(state: EndState): string[] {
   return state.view.sessions
     .filter((session) => !RESTING.includes(session.status))
+    .filter((session) => session.status !== 'PENDING' || placeableNow(state.view, session))
     .map((session) => `${session.id} ${session.status}/${session.substate}`);
 }
 

@@ -18,6 +18,8 @@ import { effectKey } from '../../src/core/keys.js';
 import { restore } from '../../src/core/persist.js';
 import { add, equals, fits, normalize, sum } from '../../src/core/slots.js';
 import { FINAL_STATUSES, type Slots, type Status } from '../../src/core/types.js';
+import { placeBatchNaive } from '../../src/manager/placement/batch.js';
+import { isPlaced } from '../../src/manager/placement/types.js';
 import type {
   AgentClient,
   AgentReport,
@@ -196,4 +198,28 @@ export function kernelsAccountedFor(
 /** Sum of the slots of every hold of every session (for totals in messages and tests). */
 export function totalHeld(view: StoreView): Slots {
   return sum(view.sessions.flatMap((session) => Object.values(session.holds)));
+}
+
+/**
+ * Whether a PENDING session could be placed now: its dependencies met and some schedulable
+ * agent with room (placed alone, by the naive scan, with its avoid list; no per-owner limits).
+ */
+export function placeableNow(view: StoreView, session: SessionRow): boolean {
+  const statusOf = new Map(view.sessions.map((row) => [row.id, row.status]));
+  const placement = { agents: view.agents, ownerUsage: new Map(), statusOf, limits: {} };
+  const { spec, avoid } = restore(session.snapshot).context;
+  const pending = { ...session, kernels: spec.kernels, dependsOn: spec.dependsOn, avoid };
+  const [result] = placeBatchNaive('fifo', 'concentrated', [pending], placement, { cursor: null });
+  return result !== undefined && isPlaced(result);
+}
+
+/**
+ * PENDING sessions that could be placed now (`placeableNow`). Once nothing is due, a PENDING
+ * session is only waiting for capacity or a dependency, so this list should be empty: a session
+ * in it was left behind by the schedule stage.
+ */
+export function placeablePending(view: StoreView): string[] {
+  return view.sessions
+    .filter((session) => session.status === 'PENDING' && placeableNow(view, session))
+    .map((session) => `${session.id} PENDING/${session.substate} fits an agent`);
 }
