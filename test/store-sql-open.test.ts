@@ -10,6 +10,7 @@ import {
   StoreSpecError,
 } from '../src/adapters/store/open.js';
 import { StoreUnavailableError } from '../src/adapters/store/sql/errors.js';
+import { poolAddress } from '../src/adapters/store/sql/pg-driver.js';
 import { SqlStore } from '../src/adapters/store/sql/store.js';
 import { createTestDatabase, type TestDatabase, unusedPort } from './helpers/postgres.js';
 import { sessionRow, transitionWrite } from './store-contract.js';
@@ -58,10 +59,35 @@ describe('redactStoreSpec', () => {
     ['postgres://alice:p@ss@db/lifecycle', 'postgres://alice:***@db/lifecycle'],
     ['postgres://alice@db/lifecycle', 'postgres://alice@db/lifecycle'],
     ['postgres://db/lifecycle', 'postgres://db/lifecycle'],
+    ['postgres://alice@db/lifecycle?password=s3cret', 'postgres://alice@db/lifecycle?password=***'],
+    [
+      'postgres://db/lifecycle?user=alice&password=s3cret&sslmode=require',
+      'postgres://db/lifecycle?user=alice&password=***&sslmode=require',
+    ],
+    [
+      'postgres://alice:a@db/l?sslpassword=k3y&PASSWORD=b',
+      'postgres://alice:***@db/l?sslpassword=***&PASSWORD=***',
+    ],
+    ['postgres://db/lifecycle?passwordless=1', 'postgres://db/lifecycle?passwordless=1'],
+    ['pglite:/data?password=x', 'pglite:/data?password=x'],
     ['pglite:/var/lib/user:x@y', 'pglite:/var/lib/user:x@y'],
     ['memory', 'memory'],
   ])('shows %s as %s', (spec, shown) => {
     expect(redactStoreSpec(spec)).toBe(shown);
+  });
+});
+
+describe('poolAddress (the address an unreachable-server error names)', () => {
+  it('takes host and port from a URL, and never shows a password', () => {
+    expect(poolAddress({ connectionString: 'postgres://alice:s3cret@db:6543/x' })).toEqual({
+      host: 'db',
+      port: 6543,
+    });
+    // Not a URL `new URL` accepts (the port is not a number): shown whole, redacted.
+    expect(poolAddress({ connectionString: 'postgres://alice:s3cret@db:port/x' })).toEqual({
+      host: 'postgres://alice:***@db:port/x',
+      port: 5432,
+    });
   });
 });
 

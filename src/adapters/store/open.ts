@@ -48,11 +48,15 @@ export function parseStoreSpec(spec: string): StoreSpec {
 }
 
 /**
- * `spec` as it may be shown in a message or a log: the password of a `postgres://` URL
- * replaced by `***`; anything else unchanged.
+ * `spec` as it may be shown in a message or a log: the password of a `postgres://` URL, given
+ * after the user name or as a `password` or `sslpassword` parameter of its query, replaced by
+ * `***`; anything else unchanged.
  */
 export function redactStoreSpec(spec: string): string {
-  return spec.replace(/^(postgres(?:ql)?:\/\/[^:@/]*:)[^/]*@/, '$1***@');
+  if (!/^postgres(?:ql)?:\/\//.test(spec)) return spec;
+  return spec
+    .replace(/^(postgres(?:ql)?:\/\/[^:@/]*:)[^/]*@/, '$1***@')
+    .replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');
 }
 
 /**

@@ -3,6 +3,7 @@
  * named prepared statement, so each connection parses and plans a statement text once.
  */
 import type pg from 'pg';
+import { redactStoreSpec } from '../open.js';
 import { type SqlConnection, type SqlDriver, type SqlResult, watchFailures } from './driver.js';
 import { StoreUnavailableError, TransactionRolledBackError } from './errors.js';
 
@@ -36,14 +37,14 @@ export function isUnreachable(error: unknown): boolean {
   );
 }
 
-/** Host and port a pool connects to, for error messages. */
+/** Host and port a pool connects to, for error messages (never a password). */
 export function poolAddress(config: pg.PoolConfig): { host: string; port: number } {
   if (config.connectionString) {
     try {
       const url = new URL(config.connectionString);
       return { host: url.hostname || 'localhost', port: Number(url.port || 5432) };
     } catch {
-      return { host: config.connectionString, port: 5432 };
+      return { host: redactStoreSpec(config.connectionString), port: 5432 };
     }
   }
   return {
