@@ -15,6 +15,7 @@ import {
   type EndState,
   invariantProblems,
   notResting,
+  notRunningOrFinal,
   placedTwice,
   runningWithoutKernels,
   statusCounts,
@@ -84,8 +85,17 @@ describe('a manager killed with SIGKILL 24 times on PostgreSQL', () => {
 
   it('ran the workload to the end after the last kill', () => {
     expect(result.stop).toBe('settled');
+    // Nothing short of RUNNING or final, but for PENDING sessions no agent has room for (on
+    // some seeds, agents lost to the faults take the capacity a large session needs).
     expect(notResting(state)).toEqual([]);
   });
+
+  it.runIf(process.env.SEED === undefined)(
+    'with its own seed, left every session RUNNING or final, none waiting for room',
+    () => {
+      expect(notRunningOrFinal(state)).toEqual([]);
+    },
+  );
 
   it('lost no session: every submitted id is stored, exactly once', () => {
     expect(result.acknowledged.size).toBe(SESSIONS);

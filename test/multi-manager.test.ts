@@ -13,6 +13,7 @@ import {
   type EndState,
   invariantProblems,
   notResting,
+  notRunningOrFinal,
   placedTwice,
   placements,
   runningWithoutKernels,
@@ -80,9 +81,18 @@ describe('two manager processes on one PostgreSQL database', () => {
 
   it('brings every session to RUNNING or a final status', () => {
     expect(result.stop).toBe('settled');
+    // But for PENDING sessions no agent has room for (on some seeds, agents lost to the faults
+    // take the capacity a large session needs).
     expect(notResting(state)).toEqual([]);
     expect(state.view.sessions.map((session) => session.id).sort()).toEqual([...ids].sort());
   });
+
+  it.runIf(process.env.SEED === undefined)(
+    'with its own seed, left every session RUNNING or final, none waiting for room',
+    () => {
+      expect(notRunningOrFinal(state)).toEqual([]);
+    },
+  );
 
   it('placed no session twice: one SCHEDULED entry per placement, reschedules in between', () => {
     expect(placedTwice(state)).toEqual([]);

@@ -44,6 +44,13 @@ export function notResting(state: EndState): string[] {
     .map((session) => `${session.id} ${session.status}/${session.substate}`);
 }
 
+/** Sessions neither RUNNING nor final, as `id status/substate`, without exception. */
+export function notRunningOrFinal(state: EndState): string[] {
+  return state.view.sessions
+    .filter((session) => !RESTING.includes(session.status))
+    .map((session) => `${session.id} ${session.status}/${session.substate}`);
+}
+
 /** Count of sessions per status. */
 export function statusCounts(state: EndState): Record<string, number> {
   const counts: Record<string, number> = {};
