@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { backoffBounds, backoffDelay } from '../src/policy/backoff.js';
+import { backoffBounds, backoffDelay, decorrelatedReach } from '../src/policy/backoff.js';
 import { defaultPolicy } from '../src/policy/defaults.js';
 import { nextRandom, seededRandom } from '../src/policy/random.js';
 import { JITTER_KINDS, type Jitter, type StagePolicy } from '../src/policy/types.js';
@@ -69,7 +69,7 @@ describe('backoffDelay within backoffBounds', () => {
 });
 
 describe('decorrelated delays retry after retry', () => {
-  test('retry n waits at most initialDelayMs * 3^n (capped) when no retryAfterMs came before', () => {
+  test('retry n waits at most initialDelayMs * 3^n (capped) with no retryAfterMs before', () => {
     fc.assert(
       fc.property(
         stageOf('decorrelated'),
@@ -82,6 +82,7 @@ describe('decorrelated delays retry after retry', () => {
             const upper = Math.min(stage.maxDelayMs, stage.initialDelayMs * 3 ** n);
             expect(last).toBeGreaterThanOrEqual(stage.initialDelayMs);
             expect(last).toBeLessThanOrEqual(upper);
+            expect(decorrelatedReach(stage, n)).toBe(upper);
           }
         },
       ),
@@ -96,6 +97,8 @@ describe('decorrelated delays retry after retry', () => {
       return last;
     });
     expect(highest).toStrictEqual([29_999, 89_996, 269_987, 299_999]);
+    const reach = [1, 2, 3, 4].map((n) => decorrelatedReach(stage, n));
+    expect(reach).toStrictEqual([30_000, 90_000, 270_000, 300_000]);
   });
 });
 

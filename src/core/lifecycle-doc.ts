@@ -1,5 +1,5 @@
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
-import { backoffBounds } from '../policy/backoff.js';
+import { backoffBounds, decorrelatedReach } from '../policy/backoff.js';
 import { defaultPolicy, seedPolicy } from '../policy/defaults.js';
 import { FAILURE_CLASS_DOCS } from '../policy/failures.js';
 import { JITTER_KINDS, type RetryPolicy, type StagePolicy } from '../policy/types.js';
@@ -168,14 +168,10 @@ function humanMs(ms: number): string {
   return `${ms} ms`;
 }
 
-/**
- * The range of retry `n`'s delay for the table. `decorrelated` grows at most threefold per
- * retry from `initialDelayMs` when no `retryAfterMs` intervened; `backoffBounds` gives the bound
- * that holds whatever came before (`[initialDelayMs, maxDelayMs]`).
- */
+/** The range of retry `n`'s delay for the table (`decorrelated`: with no `retryAfterMs`). */
 function exampleRange(stage: StagePolicy, n: number): [number, number] {
   if (stage.jitter !== 'decorrelated') return backoffBounds(stage, n);
-  return [stage.initialDelayMs, Math.min(stage.maxDelayMs, stage.initialDelayMs * 3 ** n)];
+  return [stage.initialDelayMs, decorrelatedReach(stage, n)];
 }
 
 function jitterSection(): string {

@@ -22,8 +22,7 @@ export function backoffDelay(
   retryAfterMs?: number,
 ): number {
   if (retryAfterMs !== undefined) return clamp(Math.round(retryAfterMs), 0, stage.maxDelayMs);
-  const growth = stage.initialDelayMs * stage.multiplier ** Math.max(0, retry - 1);
-  const base = Math.min(stage.maxDelayMs, growth);
+  const base = baseDelay(stage, retry);
   switch (stage.jitter) {
     case 'none':
       return Math.floor(base);
@@ -40,10 +39,7 @@ export function backoffDelay(
 
 /** The closed interval every delay for retry `retry` must fall in (used by tests and docs). */
 export function backoffBounds(stage: StagePolicy, retry: number): [number, number] {
-  const base = Math.min(
-    stage.maxDelayMs,
-    stage.initialDelayMs * stage.multiplier ** Math.max(0, retry - 1),
-  );
+  const base = baseDelay(stage, retry);
   switch (stage.jitter) {
     case 'none':
       return [Math.floor(base), Math.floor(base)];
@@ -54,6 +50,24 @@ export function backoffBounds(stage: StagePolicy, retry: number): [number, numbe
     case 'decorrelated':
       return [stage.initialDelayMs, stage.maxDelayMs];
   }
+}
+
+/**
+ * The longest delay `decorrelated` jitter can reach by retry `retry` when no `retryAfterMs`
+ * came before: each delay is at most three times the one before, starting from
+ * `initialDelayMs`, so `min(maxDelayMs, initialDelayMs * 3^retry)`. A `retryAfterMs` resets the
+ * previous delay, after which any retry may reach `maxDelayMs` (`backoffBounds`).
+ */
+export function decorrelatedReach(stage: StagePolicy, retry: number): number {
+  return Math.min(stage.maxDelayMs, stage.initialDelayMs * 3 ** retry);
+}
+
+/** `min(maxDelayMs, initialDelayMs * multiplier^(retry - 1))`: the un-jittered delay. */
+function baseDelay(stage: StagePolicy, retry: number): number {
+  return Math.min(
+    stage.maxDelayMs,
+    stage.initialDelayMs * stage.multiplier ** Math.max(0, retry - 1),
+  );
 }
 
 function clamp(value: number, low: number, high: number): number {
