@@ -4,7 +4,7 @@
  */
 import { restore } from '../../src/core/persist.js';
 import { FINAL_STATUSES, type Status } from '../../src/core/types.js';
-import type { HistoryRow, SessionStore } from '../../src/manager/ports.js';
+import type { HistoryRow, SessionRow, SessionStore } from '../../src/manager/ports.js';
 import type { CrashFleet } from './crash-fleet.js';
 import {
   kernelsAccountedFor,
@@ -38,16 +38,18 @@ export async function readEndState(store: SessionStore): Promise<EndState> {
  * workload keep running and agents are lost, so on some seeds a large session never fits).
  */
 export function notResting(state: EndState): string[] {
-  return state.view.sessions
-    .filter((session) => !RESTING.includes(session.status))
-    .filter((session) => session.status !== 'PENDING' || placeableNow(state.view, session))
-    .map((session) => `${session.id} ${session.status}/${session.substate}`);
+  const placeable = placeableNow(state.view);
+  return unsettled(state, (session) => session.status !== 'PENDING' || placeable(session));
 }
 
 /** Sessions neither RUNNING nor final, as `id status/substate`, without exception. */
 export function notRunningOrFinal(state: EndState): string[] {
+  return unsettled(state, () => true);
+}
+
+function unsettled(state: EndState, counts: (session: SessionRow) => boolean): string[] {
   return state.view.sessions
-    .filter((session) => !RESTING.includes(session.status))
+    .filter((session) => !RESTING.includes(session.status) && counts(session))
     .map((session) => `${session.id} ${session.status}/${session.substate}`);
 }
 

@@ -201,16 +201,21 @@ export function totalHeld(view: StoreView): Slots {
 }
 
 /**
- * Whether a PENDING session could be placed now: its dependencies met and some schedulable
- * agent with room (placed alone, by the naive scan, with its avoid list; no per-owner limits).
+ * Whether a PENDING session of `view` could be placed now: its dependencies met and some
+ * schedulable agent with room (placed alone, by the naive scan, with its avoid list; no
+ * per-owner limits).
  */
-export function placeableNow(view: StoreView, session: SessionRow): boolean {
+export function placeableNow(view: StoreView): (session: SessionRow) => boolean {
   const statusOf = new Map(view.sessions.map((row) => [row.id, row.status]));
   const placement = { agents: view.agents, ownerUsage: new Map(), statusOf, limits: {} };
-  const { spec, avoid } = restore(session.snapshot).context;
-  const pending = { ...session, kernels: spec.kernels, dependsOn: spec.dependsOn, avoid };
-  const [result] = placeBatchNaive('fifo', 'concentrated', [pending], placement, { cursor: null });
-  return result !== undefined && isPlaced(result);
+  return (session) => {
+    const { spec, avoid } = restore(session.snapshot).context;
+    const pending = { ...session, kernels: spec.kernels, dependsOn: spec.dependsOn, avoid };
+    const [result] = placeBatchNaive('fifo', 'concentrated', [pending], placement, {
+      cursor: null,
+    });
+    return result !== undefined && isPlaced(result);
+  };
 }
 
 /**
@@ -219,7 +224,8 @@ export function placeableNow(view: StoreView, session: SessionRow): boolean {
  * in it was left behind by the schedule stage.
  */
 export function placeablePending(view: StoreView): string[] {
+  const placeable = placeableNow(view);
   return view.sessions
-    .filter((session) => session.status === 'PENDING' && placeableNow(view, session))
+    .filter((session) => session.status === 'PENDING' && placeable(session))
     .map((session) => `${session.id} PENDING/${session.substate} fits an agent`);
 }
