@@ -167,7 +167,7 @@ describe('SimulatedAgents: report faults', () => {
     expect(agents.reportStats().duplicated).toBe(2);
   });
 
-  it('reorders reports at rate 1: creating is held back until started, which waits for the kernel', async () => {
+  it('reorders at rate 1: creating held back until started, which awaits its kernel', async () => {
     const { agents, advance, reports } = fleet({ faults: { reorderedReports: 1 } });
     await agents.createKernels(create('s1'));
     expect(advance(2_999)).toBe(0);

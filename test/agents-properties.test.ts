@@ -41,7 +41,7 @@ const runArb = fc.record({
 type Problem = { at: number; report: AgentReport; found: string };
 
 describe('simulated fleet reports (properties)', () => {
-  it('a kernel report arrives only once its kernel is in that state; the queue drains', async () => {
+  it('a kernel report arrives only once its kernel is in that state; queue drains', async () => {
     await fc.assert(
       fc.asyncProperty(runArb, async ({ seed, steps, ...rates }) => {
         const { agents, clock, advance } = fleet({ seed, faults: rates });

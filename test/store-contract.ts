@@ -234,7 +234,7 @@ export function storeContract(
         expect(await tx((t) => t.statuses())).toEqual(new Map());
       });
 
-      it('refuses a reservation on an unschedulable agent; releasing there still works', async () => {
+      it('refuses a reservation on an unschedulable agent; releasing there works', async () => {
         await withAgents();
         await insert(sessionRow('s1'), { reserve: [{ agentId: 'a1', slots: { cpu: 1000 } }] });
         await tx((t) => t.setSchedulable('a1', false));

@@ -8,6 +8,9 @@ import { MemoryStore } from './memory.js';
 
 const BRAND = Symbol.for('session-lifecycle.StoreSpecError');
 
+/** The scheme of a PostgreSQL connection URL. */
+const POSTGRES_SCHEME = /^postgres(?:ql)?:\/\//;
+
 /** What `--store` accepts, for messages and help text. */
 export const STORE_SPEC_FORMS = 'memory, pglite, pglite:DIR or postgres://user@host:port/db';
 
@@ -43,7 +46,9 @@ export function parseStoreSpec(spec: string): StoreSpec {
   if (text.startsWith('pglite:') && text.length > 'pglite:'.length) {
     return { kind: 'pglite', dataDir: text.slice('pglite:'.length) };
   }
-  if (/^postgres(ql)?:\/\/./.test(text)) return { kind: 'postgres', connectionString: text };
+  if (POSTGRES_SCHEME.test(text) && text.replace(POSTGRES_SCHEME, '') !== '') {
+    return { kind: 'postgres', connectionString: text };
+  }
   throw new StoreSpecError(spec);
 }
 
@@ -53,7 +58,7 @@ export function parseStoreSpec(spec: string): StoreSpec {
  * `***`; anything else unchanged.
  */
 export function redactStoreSpec(spec: string): string {
-  if (!/^postgres(?:ql)?:\/\//.test(spec)) return spec;
+  if (!POSTGRES_SCHEME.test(spec)) return spec;
   return spec
     .replace(/^(postgres(?:ql)?:\/\/[^:@/]*:)[^/]*@/, '$1***@')
     .replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');
