@@ -104,6 +104,23 @@ describe('SQL store on PostgreSQL with several connections', () => {
     expect(seen).toEqual({ onAgent: ['s0', 's1'], claims: ['s1'] });
   });
 
+  it('counts what another transaction holds locked as work due, which claims skip', async () => {
+    await seed(1);
+    const holder = await heldOpen(async (t) => ids(await t.claimSessions(['PENDING'], 1)));
+    const seen = await store.transaction(async (t) => ({
+      work: await t.workDue(100, ['PENDING']),
+      timers: await t.dueTimers(100, 10),
+      claims: await t.claimSessions(['PENDING'], 10),
+    }));
+    await holder.release();
+    expect(holder.value).toEqual(['s0']);
+    expect(seen).toEqual({
+      work: { timers: true, outbox: false, statuses: ['PENDING'] },
+      timers: [],
+      claims: [],
+    });
+  });
+
   it('releases the claims of a connection that dies', async () => {
     await seed(3);
     const manager = new pg.Client({ connectionString: database.url });

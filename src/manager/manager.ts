@@ -9,10 +9,17 @@ import { dispatchDue } from './dispatch.js';
 import { AgentBindingError, ManagerStoppedError } from './errors.js';
 import { describeError, silentLogger } from './logger.js';
 import { createSelectorState } from './placement/types.js';
-import type { AgentReport, Logger } from './ports.js';
+import type { AgentReport, DueWork, Logger } from './ports.js';
 import { processReports, reportFields } from './receive.js';
 import { ReportInbox } from './reports.js';
-import { PlacementWatch, Round, type Runtime, serialQueue, unblocksPlacement } from './runtime.js';
+import {
+  PlacementWatch,
+  Round,
+  type Runtime,
+  serialQueue,
+  unblocksPlacement,
+  WriteWatch,
+} from './runtime.js';
 import { scheduleStage } from './schedule.js';
 import { SessionOps } from './session-ops.js';
 import { fireTimers, prepareStage, startStage } from './stages.js';
@@ -80,6 +87,7 @@ function resolveOptions(options: ManagerOptions, publishNotices: Runtime['publis
     managerId: options.managerId ?? `manager-${Math.random().toString(36).slice(2, 10)}`,
     selectorState: createSelectorState(),
     placement: new PlacementWatch(),
+    writes: new WriteWatch(),
     snapshots: new SnapshotCache(),
     publish: publishNotices,
     serial: serialQueue(),
@@ -121,14 +129,40 @@ async function stop(logger: Logger, loop: RunLoop, inbox: ReportInbox): Promise<
   }
 }
 
-/** One round: reports, timers, then the stages downstream first, then the outbox. */
+/** A stage of a round, and whether what `StoreTx.workDue` found gives it anything to do. */
+type Stage = [
+  run: (runtime: Runtime, round: Round) => Promise<void>,
+  has: (work: DueWork) => boolean,
+];
+
+/**
+ * The stages of a round, downstream first: a session advances at most one manager-driven stage
+ * per round, as Backend.AI's separate schedule, check-precondition and start rounds do. The
+ * schedule stage decides for itself whether to run (`PlacementWatch`).
+ */
+const STAGES: readonly Stage[] = [
+  [fireTimers, (work) => work.timers],
+  [startStage, (work) => work.statuses.includes('PREPARED')],
+  [prepareStage, (work) => work.statuses.includes('SCHEDULED')],
+  [scheduleStage, () => true],
+  [dispatchDue, (work) => work.outbox],
+];
+
+/** Statuses the start and prepare stages take their sessions from. */
+const STAGE_STATUSES = ['PREPARED', 'SCHEDULED'] as const;
+
+/**
+ * One round: reports, then the stages. A stage that the read at the round's start found nothing
+ * for is skipped while this manager has written nothing since; what another manager adds
+ * meanwhile waits for the next round, as it would had it come just after the stage's claim.
+ */
 async function runTick(runtime: Runtime, inbox: ReportInbox): Promise<TickSummary> {
   await inbox.idle();
   const round = new Round(runtime.clock.now());
-  // Downstream first: a session advances at most one manager-driven stage per round, as
-  // Backend.AI's separate schedule, check-precondition and start rounds do.
-  const stages = [fireTimers, startStage, prepareStage, scheduleStage, dispatchDue];
-  for (const stage of stages) {
+  const mark = runtime.writes.mark();
+  const work = await workDue(runtime, round);
+  for (const [stage, has] of STAGES) {
+    if (work !== undefined && !has(work) && !runtime.writes.since(mark)) continue;
     try {
       await stage(runtime, round);
     } catch (error) {
@@ -143,6 +177,27 @@ async function runTick(runtime: Runtime, inbox: ReportInbox): Promise<TickSummar
   const summary = { now, timersFired, transitions, dispatched, errors };
   runtime.logger.debug({ managerId: runtime.managerId, ...summary }, 'tick done');
   return summary;
+}
+
+/** Stores found to have no `workDue`: their rounds run every stage without asking first. */
+const withoutWorkDue = new WeakSet<Runtime['store']>();
+
+/** What the store finds to do at the round's time; undefined (every stage looks) without it. */
+async function workDue(runtime: Runtime, round: Round): Promise<DueWork | undefined> {
+  if (withoutWorkDue.has(runtime.store)) return undefined;
+  try {
+    const work = await round.inTransaction(runtime, async (tx) =>
+      tx.workDue ? tx.workDue(round.now, STAGE_STATUSES) : undefined,
+    );
+    if (work === undefined) withoutWorkDue.add(runtime.store);
+    return work;
+  } catch (error) {
+    runtime.logger.error(
+      { managerId: runtime.managerId, err: describeError(error) },
+      'looking for work failed',
+    );
+    return undefined;
+  }
 }
 
 function publish(

@@ -122,6 +122,16 @@ export type ApplyResult =
   | { ok: false; conflict: 'unknown-agent'; agentId: string }
   | { ok: false; conflict: 'unschedulable'; agentId: string };
 
+/** What a round at some time has to do, as `StoreTx.workDue` reads it. */
+export interface DueWork {
+  /** Some timer is due (`dueAt <= now`). */
+  timers: boolean;
+  /** Some outbox row is due (`dueAt <= now`). */
+  outbox: boolean;
+  /** Those of the statuses asked about that some session is in, in the order asked. */
+  statuses: Status[];
+}
+
 /** Reads and writes inside one store transaction. */
 export interface StoreTx {
   putAgent(agent: Omit<AgentRow, 'reserved'>): Promise<void>;
@@ -190,6 +200,13 @@ export interface StoreTx {
   retryOutbox(key: string, dueAt: number): Promise<void>;
   /** The earliest due time among timers and among outbox rows (for virtual-time drivers). */
   nextDue(): Promise<{ timer?: number; outbox?: number }>;
+  /**
+   * Optional: what a round at `now` would find to do: a due timer, a due outbox row, a session
+   * in each of `statuses`. A plain read, in one statement: rows other transactions hold locked
+   * count. The manager then runs only the stages that have something to do (one read instead of
+   * a transaction per stage); without it, every stage looks for itself.
+   */
+  workDue?(now: number, statuses: readonly Status[]): Promise<DueWork>;
   history(sessionId: string): Promise<HistoryRow[]>;
   /** Every session id with its status (for reports and invariant checks). */
   statuses(): Promise<Map<string, Status>>;

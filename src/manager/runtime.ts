@@ -31,6 +31,8 @@ export interface Runtime {
   selectorState: SelectorState;
   /** Whether placement may find something new (see `PlacementWatch`). */
   placement: PlacementWatch;
+  /** Whether this manager has written since a round looked for work (see `WriteWatch`). */
+  writes: WriteWatch;
   /** Delivers committed notices to subscribers. */
   publish(notices: readonly TransitionNotice[]): void;
   /** The `inspect` hook (never throws); absent when inspection is off. */
@@ -59,6 +61,30 @@ export class PlacementWatch {
     this.dirty = false;
     this.lastRunAt = now;
     return true;
+  }
+}
+
+/**
+ * Counts this manager's session writes, so a round can tell whether what it read at its start
+ * (`StoreTx.workDue`) still holds: a write may have given a later stage work (a session made
+ * PREPARED, an outbox row due now). Every write counts, committed or not; a rolled-back one
+ * only costs a stage its skip.
+ */
+export class WriteWatch {
+  private count = 0;
+
+  wrote(): void {
+    this.count += 1;
+  }
+
+  /** A mark to compare with later (`since`). */
+  mark(): number {
+    return this.count;
+  }
+
+  /** Whether anything was written since `mark`. */
+  since(mark: number): boolean {
+    return this.count !== mark;
   }
 }
 

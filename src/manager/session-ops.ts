@@ -50,6 +50,7 @@ export class SessionOps {
       if (!result.ok && result.conflict === 'version') throw new DuplicateSessionError(spec.id);
       if (!result.ok)
         throw new Error(`store refused the new session ${spec.id}: ${result.conflict}`);
+      runtime.writes.wrote();
       round.pending.push(...notices);
       if (runtime.inspect) {
         round.observed.push({ sessionId: spec.id, event: null, snapshot: started.next, at: now });

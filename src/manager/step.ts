@@ -137,6 +137,7 @@ export function settleWrite(
     return { kind: 'conflict', result };
   }
   round.transitions += 1;
+  runtime.writes.wrote();
   round.pending.push(...notices);
   runtime.snapshots.put(write.session.id, write.session.version, snapshot);
   if (runtime.inspect) {

@@ -4,6 +4,7 @@ import type {
   AgentRow,
   ApplyResult,
   ClaimCursor,
+  DueWork,
   HistoryRow,
   OutboxRow,
   SessionHead,
@@ -259,6 +260,16 @@ class MemoryTx implements StoreTx {
     if (timer !== undefined) due.timer = timer;
     if (outbox !== undefined) due.outbox = outbox;
     return due;
+  }
+
+  async workDue(now: number, statuses: readonly Status[]): Promise<DueWork> {
+    this.check('workDue');
+    const due = (at: number | undefined) => at !== undefined && at <= now;
+    return {
+      timers: due(this.state.timers.earliest()),
+      outbox: due(this.state.outbox.earliest()),
+      statuses: statuses.filter((status) => this.state.byStatus.scan(status, 1).length > 0),
+    };
   }
 
   async history(sessionId: string): Promise<HistoryRow[]> {

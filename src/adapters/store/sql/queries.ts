@@ -75,6 +75,12 @@ SELECT * FROM leased ORDER BY due_at, key`;
 export const NEXT_DUE = `SELECT (SELECT min(due_at) FROM timers) AS timer,
   (SELECT min(due_at) FROM outbox) AS outbox`;
 
+/** Each part stops at the first row its index yields (`timers_due`, `outbox_due`, the claim). */
+export const WORK_DUE = `SELECT EXISTS (SELECT 1 FROM timers WHERE due_at <= $1) AS timers,
+  EXISTS (SELECT 1 FROM outbox WHERE due_at <= $1) AS outbox,
+  ARRAY(SELECT s FROM unnest($2::text[]) AS s
+    WHERE EXISTS (SELECT 1 FROM sessions WHERE status = s)) AS statuses`;
+
 export const HISTORY = `SELECT session_id, at, from_status, to_status, substate, reason
   FROM history WHERE session_id = $1 ORDER BY seq`;
 

@@ -8,6 +8,7 @@ import type {
   AgentRow,
   ApplyResult,
   ClaimCursor,
+  DueWork,
   HistoryRow,
   OutboxRow,
   SessionHead,
@@ -176,6 +177,16 @@ export class SqlStoreTx implements StoreTx {
     if (rows[0]?.timer != null) due.timer = num(rows[0].timer);
     if (rows[0]?.outbox != null) due.outbox = num(rows[0].outbox);
     return due;
+  }
+
+  async workDue(now: number, statuses: readonly Status[]): Promise<DueWork> {
+    const { rows } = await this.run<Row>('workDue', q.WORK_DUE, [now, statuses]);
+    const found = new Set(rows[0]?.statuses as string[]);
+    return {
+      timers: rows[0]?.timers === true,
+      outbox: rows[0]?.outbox === true,
+      statuses: statuses.filter((status) => found.has(status)),
+    };
   }
 
   async history(sessionId: string): Promise<HistoryRow[]> {

@@ -1,0 +1,119 @@
+/**
+ * A round asks the store what it has to do (`StoreTx.workDue`) and runs only the stages with
+ * something to do, unless this manager wrote since it asked. Same transitions, same agent calls,
+ * fewer transactions.
+ */
+import { describe, expect, it } from 'vitest';
+import type { FaultRates } from '../src/adapters/agents/faults.js';
+import { MemoryStore } from '../src/adapters/store/memory.js';
+import type { SessionStore, StoreTx } from '../src/manager/ports.js';
+import {
+  AGENT_CAPACITY,
+  createHarness,
+  expectNoLeaks,
+  type Harness,
+  runUntil,
+  runUntilStatus,
+  spec,
+  tick,
+} from './manager-harness.js';
+
+/** A `MemoryStore` that counts its transactions; `hideWorkDue` takes `workDue` off them. */
+class CountingStore implements SessionStore {
+  transactions = 0;
+  readonly inner = new MemoryStore();
+
+  constructor(private readonly hideWorkDue: boolean) {}
+
+  transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
+    this.transactions += 1;
+    return this.inner.transaction((tx) => work(this.hideWorkDue ? withoutWorkDue(tx) : tx));
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+function withoutWorkDue(tx: StoreTx): StoreTx {
+  return new Proxy(tx, {
+    get: (target, key) => (key === 'workDue' ? undefined : Reflect.get(target, key, target)),
+  });
+}
+
+async function harness(hideWorkDue: boolean, options: Parameters<typeof createHarness>[0] = {}) {
+  const store = new CountingStore(hideWorkDue);
+  const h = await createHarness({ ...options, store });
+  return { h, store };
+}
+
+/** Transactions of the next `rounds` idle rounds, per round. */
+async function idleCost(h: Harness, store: CountingStore, rounds: number): Promise<number> {
+  const before = store.transactions;
+  for (let round = 0; round < rounds; round += 1) await tick(h);
+  return (store.transactions - before) / rounds;
+}
+
+describe('a round runs only the stages with something to do', () => {
+  it('an idle round costs one transaction; without workDue, one per stage that looks', async () => {
+    const asked = await harness(false);
+    await tick(asked.h); // the first round also places: the agents are new
+    expect(await idleCost(asked.h, asked.store, 3)).toBe(1);
+    const looked = await harness(true);
+    await tick(looked.h);
+    // Timers 1, start 2 and prepare 2 (two batches in flight), the outbox 1.
+    expect(await idleCost(looked.h, looked.store, 3)).toBe(6);
+  });
+
+  it('a write in the round lets later stages run: the create goes out at once', async () => {
+    const { h } = await harness(false, { latencies: { pull: 500 } });
+    const id = await h.manager.submit(spec());
+    await runUntilStatus(h, id, 'PREPARING');
+    const pulled = await runUntilCreating(h, id);
+    // The round that moved the session to CREATING found no outbox row due when it began; the
+    // start stage's write made one, and the dispatcher of the same round sent it.
+    expect(pulled.dispatched).toBe(1);
+    expect(h.agents.callLog().filter((call) => call.op === 'createKernels')).toEqual([
+      expect.objectContaining({ sessionId: id, at: h.clock.now() }),
+    ]);
+  });
+
+  it('a faulty workload: the same transitions and calls as every stage looking', async () => {
+    const faults: FaultRates = {
+      pullImages: { transient: 0.2 },
+      createKernels: { transient: 0.2, ambiguous: 0.1 },
+      reorderedReports: 0.1,
+      duplicatedReports: 0.1,
+    };
+    const agents = ['a1', 'a2', 'a3'].map((id) => ({ id, capacity: AGENT_CAPACITY }));
+    const options = { agents, faults, latencies: { pull: 300, create: 200 }, seed: 7 };
+    const runs = [];
+    for (const hide of [false, true]) {
+      const { h, store } = await harness(hide, options);
+      for (let index = 0; index < 12; index += 1) await h.manager.submit(spec());
+      await runUntil(h, undefined, 2_000);
+      await expectNoLeaks(h);
+      const transitions = h.notices.map(({ sessionId, from, to, at }) => [sessionId, from, to, at]);
+      runs.push({ transitions, calls: h.agents.callLog(), ticks: h.ticks, store });
+    }
+    const [asked, looked] = runs as [(typeof runs)[0], (typeof runs)[0]];
+    expect(asked.transitions.filter(([, , to]) => to === 'RUNNING')).toHaveLength(12);
+    expect(asked.calls.some((call) => call.failure !== undefined)).toBe(true);
+    expect(asked.transitions).toEqual(looked.transitions);
+    expect(asked.calls).toEqual(looked.calls);
+    expect(asked.ticks).toEqual(looked.ticks);
+    // Every transaction of the run, the harness's own reads included.
+    expect([asked.store.transactions, looked.store.transactions]).toEqual([120, 218]);
+  });
+});
+
+/** Ticks until the session is CREATING; the summary of the round that moved it there. */
+async function runUntilCreating(h: Harness, id: string) {
+  for (let round = 0; round < 100; round += 1) {
+    const next = h.agents.nextDueAt();
+    if (next !== undefined && next > h.clock.now()) h.clock.set(next);
+    const summary = await tick(h);
+    if ((await h.manager.get(id))?.status === 'CREATING') return summary;
+  }
+  throw new Error(`${id} never reached CREATING`);
+}
