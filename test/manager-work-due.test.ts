@@ -61,8 +61,9 @@ describe('a round runs only the stages with something to do', () => {
     expect(await idleCost(asked.h, asked.store, 3)).toBe(1);
     const looked = await harness(true);
     await tick(looked.h);
-    // Timers 1, start 2 and prepare 2 (two batches in flight), the outbox 1.
-    expect(await idleCost(looked.h, looked.store, 3)).toBe(6);
+    // Timers, start, prepare and the outbox: one each (a stage's second batch starts only once
+    // its first has claimed a full batch).
+    expect(await idleCost(looked.h, looked.store, 3)).toBe(4);
   });
 
   it('a write in the round lets later stages run: the create goes out at once', async () => {
@@ -103,7 +104,7 @@ describe('a round runs only the stages with something to do', () => {
     expect(asked.calls).toEqual(looked.calls);
     expect(asked.ticks).toEqual(looked.ticks);
     // Every transaction of the run, the harness's own reads included.
-    expect([asked.store.transactions, looked.store.transactions]).toEqual([120, 218]);
+    expect([asked.store.transactions, looked.store.transactions]).toEqual([109, 166]);
   });
 });
 
@@ -117,3 +118,40 @@ async function runUntilCreating(h: Harness, id: string) {
   }
   throw new Error(`${id} never reached CREATING`);
 }
+
+describe("a stage's second batch", () => {
+  it('is not held back by a first batch that failed before claiming', async () => {
+    const store = new MemoryStore();
+    let failures = 1;
+    const failing: SessionStore = {
+      transaction: (work) =>
+        store.transaction((tx) =>
+          work(
+            new Proxy(tx, {
+              get(target, key) {
+                if (key !== 'claimSessions') return Reflect.get(target, key, target);
+                return async (...args: Parameters<StoreTx['claimSessions']>) => {
+                  if (args[0].includes('SCHEDULED') && failures-- > 0) throw new Error('boom');
+                  return target.claimSessions(...args);
+                };
+              },
+            }),
+          ),
+        ),
+      close: () => store.close(),
+    };
+    const h = await createHarness({ store: failing });
+    const id = await h.manager.submit(spec());
+    await tick(h); // places it: SCHEDULED
+    expect((await h.manager.get(id))?.status).toBe('SCHEDULED');
+    expect((await tick(h)).errors).toBe(1);
+    expect(h.logs.filter((entry) => entry.message === 'stage failed')).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        fields: expect.objectContaining({ stage: 'prepareStage' }),
+      }),
+    ]);
+    await tick(h);
+    expect((await h.manager.get(id))?.status).toBe('PREPARING');
+  });
+});

@@ -59,7 +59,9 @@ export function startStage(runtime: Runtime, round: Round): Promise<void> {
 /**
  * Sends `event` to every session in `status`, a batch per transaction, until a batch comes
  * back short or moves nothing (the sessions left are conflicted or failing: next round).
- * Batches overlap (`inTurns`); claims skip the sessions a batch in flight holds.
+ * Batches overlap (`inTurns`); claims skip the sessions a batch in flight holds. The second
+ * batch starts only once the first has claimed a full batch: with fewer sessions waiting, its
+ * transaction would find none.
  */
 async function advance(
   runtime: Runtime,
@@ -67,13 +69,24 @@ async function advance(
   status: Status,
   event: (now: number) => SessionEvent,
 ): Promise<void> {
-  await inTurns(runtime, round, MAX_BATCHES_PER_STAGE, (forked) =>
-    forked.inTransaction(runtime, async (tx) => {
-      const rows = await tx.claimSessions([status], runtime.batchSize);
-      const items = rows.map((row) => ({ row, event: event(round.now) }));
-      const outcomes = await stepMany(runtime, forked, tx, items);
-      const moved = outcomes.filter((outcome) => outcome?.kind === 'applied').length;
-      return rows.length === runtime.batchSize && moved > 0;
-    }),
-  );
+  let claimedFirst: (full: boolean) => void = () => {};
+  const firstFull = new Promise<boolean>((resolve) => {
+    claimedFirst = resolve;
+  });
+  await inTurns(runtime, round, MAX_BATCHES_PER_STAGE, async (forked, index) => {
+    if (index === 1 && !(await firstFull)) return false;
+    try {
+      return await forked.inTransaction(runtime, async (tx) => {
+        const rows = await tx.claimSessions([status], runtime.batchSize);
+        if (index === 0) claimedFirst(rows.length === runtime.batchSize);
+        const items = rows.map((row) => ({ row, event: event(round.now) }));
+        const outcomes = await stepMany(runtime, forked, tx, items);
+        const moved = outcomes.filter((outcome) => outcome?.kind === 'applied').length;
+        return rows.length === runtime.batchSize && moved > 0;
+      });
+    } finally {
+      // A first batch that failed before claiming holds the second back no longer.
+      if (index === 0) claimedFirst(false);
+    }
+  });
 }
