@@ -3,6 +3,19 @@
  * connection inside a transaction. Two implementations: `pg` (a server) and PGlite (embedded).
  */
 
+/**
+ * The planner settings every transaction of the store runs with (`SET LOCAL`). Each statement
+ * is prepared once per connection and keeps its plan (`force_generic_plan`: its parameters are
+ * opaque JSON and id lists, so a custom plan is no better, and planning the batch write again
+ * would cost more than running it for one session). A plan kept from when the tables were small
+ * must not scan what later holds 100,000 rows: with sequential scans discouraged and hash and
+ * merge joins off, claims walk their index in order and every join is a nested loop over the
+ * batch probing an index, whatever the table sizes were when the plan was made.
+ */
+export const PLANNER_SETTINGS = `SET LOCAL plan_cache_mode = force_generic_plan;
+  SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off;
+  SET LOCAL enable_mergejoin = off`;
+
 /** Rows of one statement, with the number of rows it touched. */
 export interface SqlResult<R> {
   rows: R[];

@@ -4,7 +4,13 @@
  */
 import type pg from 'pg';
 import { redactStoreSpec } from '../open.js';
-import { type SqlConnection, type SqlDriver, type SqlResult, watchFailures } from './driver.js';
+import {
+  PLANNER_SETTINGS,
+  type SqlConnection,
+  type SqlDriver,
+  type SqlResult,
+  watchFailures,
+} from './driver.js';
 import { StoreUnavailableError, TransactionRolledBackError } from './errors.js';
 
 /** Node socket errors and SQLSTATEs that mean "the server is not there (for us)". */
@@ -53,19 +59,8 @@ export function poolAddress(config: pg.PoolConfig): { host: string; port: number
   };
 }
 
-/**
- * Opens a transaction with the planner settings the store's statements are written for, in the
- * same round trip. Each statement is prepared once per connection and keeps its plan
- * (`force_generic_plan`: its parameters are opaque JSON and id lists, so a custom plan is no
- * better, and planning the batch write again would cost more than running it for one session).
- * A plan kept from when the tables were small must not scan what later holds 100,000 rows:
- * with sequential scans discouraged and hash and merge joins off, claims walk their index in
- * order and every join is a nested loop over the batch probing an index, whatever the table
- * sizes were when the plan was made.
- */
-const BEGIN = `BEGIN; SET LOCAL plan_cache_mode = force_generic_plan;
-  SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off;
-  SET LOCAL enable_mergejoin = off`;
+/** Opens a transaction with the planner settings (`PLANNER_SETTINGS`), in the same round trip. */
+const BEGIN = `BEGIN; ${PLANNER_SETTINGS}`;
 
 class PgConnection implements SqlConnection {
   constructor(

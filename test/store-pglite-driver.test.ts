@@ -1,0 +1,110 @@
+/**
+ * The PGlite driver prepares each statement once, as a named statement, and reads rows exactly
+ * as PGlite's own `query` would.
+ */
+import { PGlite } from '@electric-sql/pglite';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TransactionRolledBackError } from '../src/adapters/store/sql/errors.js';
+import { PgliteDriver } from '../src/adapters/store/sql/pglite-driver.js';
+
+let db: PGlite;
+let driver: PgliteDriver;
+
+beforeEach(async () => {
+  db = await PGlite.create();
+  driver = new PgliteDriver(db, 'memory', true);
+  await db.exec('CREATE TABLE t (id text PRIMARY KEY, n bigint, x double precision, j json)');
+});
+afterEach(async () => {
+  await driver.close();
+});
+
+const READ = `SELECT id, n, x, j, $1::text[] AS ids, $2::boolean AS flag, $3::int AS none
+  FROM t WHERE id = ANY($1::text[]) ORDER BY id`;
+
+/** Names of the statements this library prepared on the instance. */
+async function prepared(): Promise<string[]> {
+  const { rows } = await db.query<{ name: string }>(
+    "SELECT name FROM pg_prepared_statements WHERE name LIKE 'session_lifecycle_%' ORDER BY name",
+  );
+  return rows.map((row) => row.name);
+}
+
+describe('PGlite driver', () => {
+  it('reads rows as PGlite query does: arrays, bigints, doubles, JSON, nulls', async () => {
+    await driver.transaction((conn) =>
+      conn.query('INSERT INTO t VALUES ($1, $2, $3, $4), ($5, $6, $7, $8)', [
+        'a',
+        9_007_199_254,
+        0.5,
+        JSON.stringify({ k: [1, 'two'] }),
+        'b',
+        -3,
+        1e-9,
+        null,
+      ]),
+    );
+    const params = [['a', 'b', 'c'], true, null];
+    const ours = await driver.transaction((conn) => conn.query(READ, params));
+    const theirs = await db.query(READ, params);
+    expect(ours.rows).toEqual(theirs.rows);
+    expect(ours.rows).toEqual([
+      {
+        id: 'a',
+        n: 9_007_199_254,
+        x: 0.5,
+        j: { k: [1, 'two'] },
+        ids: ['a', 'b', 'c'],
+        flag: true,
+        none: null,
+      },
+      { id: 'b', n: -3, x: 1e-9, j: null, ids: ['a', 'b', 'c'], flag: true, none: null },
+    ]);
+    expect(ours.rowCount).toBe(2);
+  });
+
+  it('prepares each text once, however often it runs; counts rows written', async () => {
+    const insert = 'INSERT INTO t (id, n) SELECT v, 1 FROM unnest($1::text[]) AS v';
+    const update = 'UPDATE t SET n = n + 1 WHERE id = ANY($1::text[])';
+    const counts = await driver.transaction(async (conn) => [
+      (await conn.query(insert, [['a', 'b', 'c']])).rowCount,
+      (await conn.query(update, [['a', 'b']])).rowCount,
+      (await conn.query(update, [['c', 'x']])).rowCount,
+    ]);
+    expect(counts).toEqual([3, 2, 1]);
+    for (let round = 0; round < 3; round += 1) {
+      await driver.transaction((conn) => conn.query(update, [['a']]));
+    }
+    expect(await prepared()).toEqual(['session_lifecycle_1', 'session_lifecycle_2']);
+    const { rows } = await db.query('SELECT id, n FROM t ORDER BY id');
+    expect(rows).toEqual([
+      { id: 'a', n: 5 },
+      { id: 'b', n: 2 },
+      { id: 'c', n: 2 },
+    ]);
+  });
+
+  it('rolls back when a statement cannot be prepared; the next gets a new name', async () => {
+    const failed = await driver
+      .transaction(async (conn) => {
+        await conn.query("INSERT INTO t (id) VALUES ('kept?')");
+        await conn.query('SELEC nothing');
+      })
+      .catch((error: unknown) => error);
+    expect(failed).toMatchObject({ message: expect.stringContaining('syntax error') });
+    expect((await db.query('SELECT count(*)::int AS n FROM t')).rows).toEqual([{ n: 0 }]);
+    const caught = await driver
+      .transaction(async (conn) => {
+        await conn.query('SELECT 1 / $1::int AS q', [0]).catch(() => undefined);
+      })
+      .catch((error: unknown) => error);
+    expect(caught).toBeInstanceOf(TransactionRolledBackError);
+    const ok = await driver.transaction((conn) => conn.query('SELECT $1::int + 1 AS n', [41]));
+    expect(ok.rows).toEqual([{ n: 42 }]);
+    expect(await prepared()).toEqual([
+      'session_lifecycle_1',
+      'session_lifecycle_3',
+      'session_lifecycle_4',
+    ]);
+  });
+});
