@@ -119,6 +119,40 @@ async function runUntilCreating(h: Harness, id: string) {
   throw new Error(`${id} never reached CREATING`);
 }
 
+describe('a round whose look for work fails', () => {
+  it('logs it and has every stage look for itself', async () => {
+    const store = new MemoryStore();
+    const failing: SessionStore = {
+      transaction: (work) =>
+        store.transaction((tx) =>
+          work(
+            new Proxy(tx, {
+              get: (target, key) =>
+                key === 'workDue'
+                  ? async () => {
+                      throw new Error('no answer');
+                    }
+                  : Reflect.get(target, key, target),
+            }),
+          ),
+        ),
+      close: () => store.close(),
+    };
+    const h = await createHarness({ store: failing });
+    const id = await h.manager.submit(spec());
+    await runUntilStatus(h, id, 'RUNNING');
+    const failed = h.logs.filter((entry) => entry.message === 'looking for work failed');
+    expect(failed.length).toBe(h.ticks.length);
+    expect(failed[0]).toEqual({
+      level: 'error',
+      message: 'looking for work failed',
+      fields: expect.objectContaining({ err: expect.objectContaining({ message: 'no answer' }) }),
+    });
+    expect(h.ticks.reduce((sum, t) => sum + t.errors, 0)).toBe(0);
+    await expectNoLeaks(h);
+  });
+});
+
 describe("a stage's second batch", () => {
   it('is not held back by a first batch that failed before claiming', async () => {
     const store = new MemoryStore();

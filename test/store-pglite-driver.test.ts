@@ -107,4 +107,33 @@ describe('PGlite driver', () => {
       'session_lifecycle_4',
     ]);
   });
+
+  it('shares an instance it was given: other queries get their own answers', async () => {
+    const shared = new PgliteDriver(db, 'memory', false);
+    await shared.transaction((conn) =>
+      conn.query('INSERT INTO t (id, n) SELECT v, 0 FROM unnest($1::text[]) AS v', [['a', 'b']]),
+    );
+    const theirs = Array.from({ length: 40 }, (_, index) =>
+      db.query<{ n: number }>('SELECT $1::int * 2 AS n', [index]),
+    );
+    const ours = shared.transaction(async (conn) => {
+      const counts: number[] = [];
+      for (let round = 0; round < 40; round += 1) {
+        const ids = round % 2 === 0 ? ['a'] : ['a', 'b'];
+        counts.push(
+          (await conn.query('UPDATE t SET n = n + 1 WHERE id = ANY($1)', [ids])).rowCount,
+        );
+      }
+      return counts;
+    });
+    const answers = await Promise.all(theirs);
+    expect(answers.map(({ rows }) => rows[0]?.n)).toEqual(
+      Array.from({ length: 40 }, (_, index) => index * 2),
+    );
+    expect(await ours).toEqual(Array.from({ length: 40 }, (_, round) => (round % 2 === 0 ? 1 : 2)));
+    expect((await db.query('SELECT id, n FROM t ORDER BY id')).rows).toEqual([
+      { id: 'a', n: 40 },
+      { id: 'b', n: 20 },
+    ]);
+  });
 });

@@ -39,8 +39,12 @@ interface Statements {
 /** Statement names of this library, apart from any the instance's other users prepare. */
 const NAME_PREFIX = 'session_lifecycle_';
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  return Buffer.concat(parts);
+/**
+ * Sends protocol messages as one exchange. PGlite's own `query` and `exec` wait for an open
+ * transaction to end, so nothing of another caller runs between the statements of ours.
+ */
+function send(db: PGlite, messages: Uint8Array[]): Promise<ExecProtocolResult> {
+  return db.execProtocol(Buffer.concat(messages));
 }
 
 function connection(db: PGlite, statements: Statements): SqlConnection {
@@ -48,13 +52,11 @@ function connection(db: PGlite, statements: Statements): SqlConnection {
     async query<R>(text: string, params: readonly unknown[] = []): Promise<SqlResult<R>> {
       const prepared = statements.byText.get(text) ?? (await prepare(db, statements, text));
       const values = params.map((value, index) => serialized(db, prepared.params[index], value));
-      const { messages } = await db.execProtocol(
-        concat([
-          serialize.bind({ statement: prepared.name, values }),
-          serialize.execute({}),
-          serialize.sync(),
-        ]),
-      );
+      const { messages } = await send(db, [
+        serialize.bind({ statement: prepared.name, values }),
+        serialize.execute({}),
+        serialize.sync(),
+      ]);
       return decoded<R>(db, prepared, messages);
     },
   };
@@ -64,13 +66,11 @@ function connection(db: PGlite, statements: Statements): SqlConnection {
 async function prepare(db: PGlite, statements: Statements, text: string): Promise<Prepared> {
   statements.named += 1;
   const name = `${NAME_PREFIX}${statements.named}`;
-  const { messages } = await db.execProtocol(
-    concat([
-      serialize.parse({ name, text, types: [] }),
-      serialize.describe({ type: 'S', name }),
-      serialize.sync(),
-    ]),
-  );
+  const { messages } = await send(db, [
+    serialize.parse({ name, text, types: [] }),
+    serialize.describe({ type: 'S', name }),
+    serialize.sync(),
+  ]);
   const prepared: Prepared = { name, params: [], fields: [] };
   for (const message of messages) {
     if (message instanceof protocol.messages.ParameterDescriptionMessage) {
