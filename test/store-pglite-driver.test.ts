@@ -2,9 +2,12 @@
  * The PGlite driver prepares each statement once, as a named statement, and reads rows exactly
  * as PGlite's own `query` would.
  */
+
+import { createRequire } from 'node:module';
 import { PGlite } from '@electric-sql/pglite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TransactionRolledBackError } from '../src/adapters/store/sql/errors.js';
+import { openPgliteStore } from '../src/adapters/store/sql/pglite.js';
 import { PgliteDriver } from '../src/adapters/store/sql/pglite-driver.js';
 
 let db: PGlite;
@@ -22,12 +25,14 @@ afterEach(async () => {
 const READ = `SELECT id, n, x, j, $1::text[] AS ids, $2::boolean AS flag, $3::int AS none
   FROM t WHERE id = ANY($1::text[]) ORDER BY id`;
 
-/** Names of the statements this library prepared on the instance. */
-async function prepared(): Promise<string[]> {
+/** The statements this library prepared on the instance, by the number that ends their name. */
+async function prepared(): Promise<number[]> {
   const { rows } = await db.query<{ name: string }>(
-    "SELECT name FROM pg_prepared_statements WHERE name LIKE 'session_lifecycle_%' ORDER BY name",
+    "SELECT name FROM pg_prepared_statements WHERE name LIKE 'session\\_lifecycle\\_%'",
   );
-  return rows.map((row) => row.name);
+  const prefixes = new Set(rows.map((row) => row.name.replace(/\d+$/, '')));
+  expect(prefixes.size).toBeLessThanOrEqual(1);
+  return rows.map((row) => Number(row.name.match(/\d+$/)?.[0])).sort((a, b) => a - b);
 }
 
 describe('PGlite driver', () => {
@@ -75,7 +80,7 @@ describe('PGlite driver', () => {
     for (let round = 0; round < 3; round += 1) {
       await driver.transaction((conn) => conn.query(update, [['a']]));
     }
-    expect(await prepared()).toEqual(['session_lifecycle_1', 'session_lifecycle_2']);
+    expect(await prepared()).toEqual([1, 2]);
     const { rows } = await db.query('SELECT id, n FROM t ORDER BY id');
     expect(rows).toEqual([
       { id: 'a', n: 5 },
@@ -101,11 +106,7 @@ describe('PGlite driver', () => {
     expect(caught).toBeInstanceOf(TransactionRolledBackError);
     const ok = await driver.transaction((conn) => conn.query('SELECT $1::int + 1 AS n', [41]));
     expect(ok.rows).toEqual([{ n: 42 }]);
-    expect(await prepared()).toEqual([
-      'session_lifecycle_1',
-      'session_lifecycle_3',
-      'session_lifecycle_4',
-    ]);
+    expect(await prepared()).toEqual([1, 3, 4]);
   });
 
   it('shares an instance it was given: other queries get their own answers', async () => {
@@ -135,5 +136,58 @@ describe('PGlite driver', () => {
       { id: 'a', n: 40 },
       { id: 'b', n: 20 },
     ]);
+  });
+
+  it('prepares its statements again after another user drops them', async () => {
+    const count = 'SELECT count(*)::int AS n FROM t WHERE id = ANY($1)';
+    await driver.transaction((conn) => conn.query(count, [['a']]));
+    await db.exec('DEALLOCATE ALL');
+    const gone = await driver
+      .transaction((conn) => conn.query(count, [['a']]))
+      .catch((error: unknown) => error);
+    expect(gone).toMatchObject({ code: '26000' });
+    const again = await driver.transaction((conn) => conn.query(count, [['a']]));
+    expect(again.rows).toEqual([{ n: 0 }]);
+    expect(await prepared()).toEqual([2]);
+  });
+
+  it('reads the replies of an instance built by another copy of PGlite', async () => {
+    const required = createRequire(import.meta.url)('@electric-sql/pglite') as {
+      PGlite: typeof PGlite;
+    };
+    expect(required.PGlite).not.toBe(PGlite);
+    const other = await required.PGlite.create();
+    const store = await openPgliteStore({ db: other });
+    try {
+      await store.transaction((tx) =>
+        tx.putAgent({ id: 'a1', capacity: { cpu: 4000 }, schedulable: true }),
+      );
+      const agents = await store.transaction((tx) => tx.agents());
+      expect(agents).toEqual([
+        { id: 'a1', capacity: { cpu: 4000 }, reserved: {}, schedulable: true },
+      ]);
+      expect(await store.transaction((tx) => tx.statusOf(['x', 'y']))).toEqual(new Map());
+    } finally {
+      await store.close();
+      await other.close();
+    }
+  });
+
+  it('shares an instance with another copy of the library, each with its own names', async () => {
+    const built = '../dist/src/adapters/store/sql/pglite-driver.js';
+    const copy = (await import(
+      built
+    )) as typeof import('../src/adapters/store/sql/pglite-driver.js');
+    expect(copy.PgliteDriver).not.toBe(PgliteDriver);
+    const theirs = new copy.PgliteDriver(db, 'memory', false);
+    const ours = new PgliteDriver(db, 'memory', false);
+    const read = 'SELECT count(*)::int AS n FROM t';
+    for (const driverOf of [theirs, ours, theirs, ours]) {
+      expect((await driverOf.transaction((conn) => conn.query(read))).rows).toEqual([{ n: 0 }]);
+    }
+    const { rows } = await db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'session%'",
+    );
+    expect(rows).toEqual([{ n: 2 }]);
   });
 });

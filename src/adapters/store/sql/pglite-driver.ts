@@ -8,7 +8,7 @@
  * batch statements. Values go in and come out through PGlite's own serializers and parsers, so
  * rows read as `query` would return them.
  */
-import { type ExecProtocolResult, type PGlite, protocol, types } from '@electric-sql/pglite';
+import { type PGlite, protocol, types } from '@electric-sql/pglite';
 import {
   PLANNER_SETTINGS,
   type SqlConnection,
@@ -36,47 +36,87 @@ interface Statements {
   named: number;
 }
 
-/** Statement names of this library, apart from any the instance's other users prepare. */
-const NAME_PREFIX = 'session_lifecycle_';
+/**
+ * Statement names of this copy of the library: apart from any the instance's other users
+ * prepare, another copy of this library on the same instance included.
+ */
+const NAME_PREFIX = `session_lifecycle_${Math.random().toString(36).slice(2, 10)}_`;
+
+/** SQLSTATE of a prepared statement that no longer exists (`DEALLOCATE` by another user). */
+const STATEMENT_GONE = '26000';
 
 /**
- * Sends protocol messages as one exchange. PGlite's own `query` and `exec` wait for an open
- * transaction to end, so nothing of another caller runs between the statements of ours.
+ * PGlite's replies, read by their `name`: an instance built from another copy of PGlite (a
+ * CommonJS `require` beside this ES module, say) answers with classes of its own.
  */
-function send(db: PGlite, messages: Uint8Array[]): Promise<ExecProtocolResult> {
-  return db.execProtocol(Buffer.concat(messages));
+interface Reply {
+  name: string;
+}
+interface ParameterDescription extends Reply {
+  dataTypeIDs: number[];
+}
+interface RowDescription extends Reply {
+  fields: { name: string; dataTypeID: number }[];
+}
+interface DataRow extends Reply {
+  fields: (string | null)[];
+}
+interface CommandComplete extends Reply {
+  text: string;
 }
 
-function connection(db: PGlite, statements: Statements): SqlConnection {
+/** How one exchange of protocol messages reaches the instance. */
+type Send = (messages: Uint8Array[]) => Promise<Reply[]>;
+
+/**
+ * Sends protocol messages as one exchange. PGlite's `query` and `exec` wait for an open
+ * transaction to end; on an instance that others may also reach through `execProtocol`, the
+ * exchange also holds PGlite's query lock, as `query` does, so their replies cannot mix with
+ * ours. The store's own instance has no other user, and skips the lock.
+ */
+function sender(db: PGlite, shared: boolean): Send {
+  const exchange = async (messages: Uint8Array[]) =>
+    (await db.execProtocol(Buffer.concat(messages))).messages as unknown as Reply[];
+  if (!shared) return exchange;
+  return (messages) => db.runExclusive(() => exchange(messages));
+}
+
+function connection(db: PGlite, send: Send, statements: Statements): SqlConnection {
   return {
     async query<R>(text: string, params: readonly unknown[] = []): Promise<SqlResult<R>> {
-      const prepared = statements.byText.get(text) ?? (await prepare(db, statements, text));
+      const prepared = statements.byText.get(text) ?? (await prepare(send, statements, text));
       const values = params.map((value, index) => serialized(db, prepared.params[index], value));
-      const { messages } = await send(db, [
-        serialize.bind({ statement: prepared.name, values }),
-        serialize.execute({}),
-        serialize.sync(),
-      ]);
-      return decoded<R>(db, prepared, messages);
+      try {
+        const replies = await send([
+          serialize.bind({ statement: prepared.name, values }),
+          serialize.execute({}),
+          serialize.sync(),
+        ]);
+        return decoded<R>(db, prepared, replies);
+      } catch (error) {
+        // Someone dropped the prepared statements: prepare them again from the next transaction.
+        if ((error as { code?: unknown }).code === STATEMENT_GONE) statements.byText.clear();
+        throw error;
+      }
     },
   };
 }
 
 /** Parses and describes `text` as a named statement, once. */
-async function prepare(db: PGlite, statements: Statements, text: string): Promise<Prepared> {
+async function prepare(send: Send, statements: Statements, text: string): Promise<Prepared> {
   statements.named += 1;
   const name = `${NAME_PREFIX}${statements.named}`;
-  const { messages } = await send(db, [
+  const replies = await send([
     serialize.parse({ name, text, types: [] }),
     serialize.describe({ type: 'S', name }),
     serialize.sync(),
   ]);
   const prepared: Prepared = { name, params: [], fields: [] };
-  for (const message of messages) {
-    if (message instanceof protocol.messages.ParameterDescriptionMessage) {
-      prepared.params = message.dataTypeIDs;
-    } else if (message instanceof protocol.messages.RowDescriptionMessage) {
-      prepared.fields = message.fields.map(({ name: field, dataTypeID }) => ({
+  for (const reply of replies) {
+    if (reply.name === 'parameterDescription') {
+      prepared.params = (reply as ParameterDescription).dataTypeIDs;
+    } else if (reply.name === 'rowDescription') {
+      prepared.fields = (reply as RowDescription).fields.map(({ name: field, dataTypeID }) => ({
         name: field,
         type: dataTypeID,
       }));
@@ -94,22 +134,19 @@ function serialized(db: PGlite, type: number | undefined, value: unknown): strin
 }
 
 /** Rows (parsed as PGlite's `query` parses them) and the count the command reported. */
-function decoded<R>(
-  db: PGlite,
-  prepared: Prepared,
-  messages: ExecProtocolResult['messages'],
-): SqlResult<R> {
+function decoded<R>(db: PGlite, prepared: Prepared, replies: Reply[]): SqlResult<R> {
   const rows: R[] = [];
   let rowCount = 0;
-  for (const message of messages) {
-    if (message instanceof protocol.messages.DataRowMessage) {
+  for (const reply of replies) {
+    if (reply.name === 'dataRow') {
+      const { fields } = reply as DataRow;
       const row: Record<string, unknown> = {};
       prepared.fields.forEach(({ name, type }, index) => {
-        row[name] = types.parseType(message.fields[index] ?? null, type, db.parsers);
+        row[name] = types.parseType(fields[index] ?? null, type, db.parsers);
       });
       rows.push(row as R);
-    } else if (message instanceof protocol.messages.CommandCompleteMessage) {
-      const counted = Number(message.text.split(' ').at(-1));
+    } else if (reply.name === 'commandComplete') {
+      const counted = Number((reply as CommandComplete).text.split(' ').at(-1));
       rowCount = Number.isFinite(counted) ? counted : rows.length;
     }
   }
@@ -123,6 +160,7 @@ const preparedOn = new WeakMap<PGlite, Statements>();
 export class PgliteDriver implements SqlDriver {
   readonly kind = 'pglite';
   private readonly statements: Statements;
+  private readonly send: Send;
 
   constructor(
     private readonly db: PGlite,
@@ -135,12 +173,13 @@ export class PgliteDriver implements SqlDriver {
       preparedOn.set(db, statements);
     }
     this.statements = statements;
+    this.send = sender(db, !ownsDb);
   }
 
   transaction<T>(work: (conn: SqlConnection) => Promise<T>): Promise<T> {
     return this.db.transaction(async (tx) => {
       await tx.exec(PLANNER_SETTINGS);
-      const watch = watchFailures(connection(this.db, this.statements));
+      const watch = watchFailures(connection(this.db, this.send, this.statements));
       const result = await work(watch.conn);
       const failed = watch.failure();
       if (failed) throw new TransactionRolledBackError(failed.error);
