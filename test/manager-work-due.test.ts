@@ -18,16 +18,28 @@ import {
   tick,
 } from './manager-harness.js';
 
-/** A `MemoryStore` that counts its transactions; `hideWorkDue` takes `workDue` off them. */
-class CountingStore implements SessionStore {
-  transactions = 0;
-  readonly inner = new MemoryStore();
+/** Replacements for some methods of a transaction, each made from the real transaction. */
+type Patch = { [K in keyof StoreTx]?: (tx: StoreTx) => StoreTx[K] };
 
-  constructor(private readonly hideWorkDue: boolean) {}
+/** A `MemoryStore` that counts its transactions and hands them out with `patch` applied. */
+class PatchedStore implements SessionStore {
+  transactions = 0;
+  private readonly inner = new MemoryStore();
+
+  constructor(private readonly patch: Patch = {}) {}
 
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
     this.transactions += 1;
-    return this.inner.transaction((tx) => work(this.hideWorkDue ? withoutWorkDue(tx) : tx));
+    return this.inner.transaction((tx) =>
+      work(
+        new Proxy(tx, {
+          get: (target, key) => {
+            const make = this.patch[key as keyof StoreTx];
+            return make ? make(target) : Reflect.get(target, key, target);
+          },
+        }),
+      ),
+    );
   }
 
   close(): Promise<void> {
@@ -35,20 +47,17 @@ class CountingStore implements SessionStore {
   }
 }
 
-function withoutWorkDue(tx: StoreTx): StoreTx {
-  return new Proxy(tx, {
-    get: (target, key) => (key === 'workDue' ? undefined : Reflect.get(target, key, target)),
-  });
-}
+/** A store whose transactions have no `workDue`. */
+const WITHOUT_WORK_DUE: Patch = { workDue: () => undefined };
 
 async function harness(hideWorkDue: boolean, options: Parameters<typeof createHarness>[0] = {}) {
-  const store = new CountingStore(hideWorkDue);
+  const store = new PatchedStore(hideWorkDue ? WITHOUT_WORK_DUE : {});
   const h = await createHarness({ ...options, store });
   return { h, store };
 }
 
 /** Transactions of the next `rounds` idle rounds, per round. */
-async function idleCost(h: Harness, store: CountingStore, rounds: number): Promise<number> {
+async function idleCost(h: Harness, store: PatchedStore, rounds: number): Promise<number> {
   const before = store.transactions;
   for (let round = 0; round < rounds; round += 1) await tick(h);
   return (store.transactions - before) / rounds;
@@ -121,23 +130,11 @@ async function runUntilCreating(h: Harness, id: string) {
 
 describe('a round whose look for work fails', () => {
   it('logs it and has every stage look for itself', async () => {
-    const store = new MemoryStore();
-    const failing: SessionStore = {
-      transaction: (work) =>
-        store.transaction((tx) =>
-          work(
-            new Proxy(tx, {
-              get: (target, key) =>
-                key === 'workDue'
-                  ? async () => {
-                      throw new Error('no answer');
-                    }
-                  : Reflect.get(target, key, target),
-            }),
-          ),
-        ),
-      close: () => store.close(),
-    };
+    const failing = new PatchedStore({
+      workDue: () => async () => {
+        throw new Error('no answer');
+      },
+    });
     const h = await createHarness({ store: failing });
     const id = await h.manager.submit(spec());
     await runUntilStatus(h, id, 'RUNNING');
@@ -155,25 +152,13 @@ describe('a round whose look for work fails', () => {
 
 describe("a stage's second batch", () => {
   it('is not held back by a first batch that failed before claiming', async () => {
-    const store = new MemoryStore();
     let failures = 1;
-    const failing: SessionStore = {
-      transaction: (work) =>
-        store.transaction((tx) =>
-          work(
-            new Proxy(tx, {
-              get(target, key) {
-                if (key !== 'claimSessions') return Reflect.get(target, key, target);
-                return async (...args: Parameters<StoreTx['claimSessions']>) => {
-                  if (args[0].includes('SCHEDULED') && failures-- > 0) throw new Error('boom');
-                  return target.claimSessions(...args);
-                };
-              },
-            }),
-          ),
-        ),
-      close: () => store.close(),
-    };
+    const failing = new PatchedStore({
+      claimSessions: (tx) => async (statuses, limit, after) => {
+        if (statuses.includes('SCHEDULED') && failures-- > 0) throw new Error('boom');
+        return tx.claimSessions(statuses, limit, after);
+      },
+    });
     const h = await createHarness({ store: failing });
     const id = await h.manager.submit(spec());
     await tick(h); // places it: SCHEDULED
