@@ -1,6 +1,6 @@
 /**
- * The store contract, continued: history, transactions, timers, the outbox, due times, claims
- * and per-owner usage.
+ * The store contract, continued: history, transactions, timers, the outbox, claims and
+ * per-owner usage (due times are in `store-contract-due.ts`).
  * `storeContract` runs these with its own store and helpers.
  */
 import { describe, expect, it } from 'vitest';
@@ -16,10 +16,7 @@ export interface ContractKit {
   withAgents(): Promise<void>;
 }
 
-/**
- * History, transactions, timers, outbox, nextDue, workDue, claimSessions, ownerUsage and
- * statuses.
- */
+/** History, transactions, timers, outbox, claimSessions, ownerUsage and statuses. */
 export function queueContract({ tx, insert, withAgents }: ContractKit): void {
   describe('history', () => {
     it('keeps history rows per session in the order written', async () => {
@@ -244,70 +241,6 @@ export function queueContract({ tx, insert, withAgents }: ContractKit): void {
         ),
       );
       expect(await tx((t) => t.dueOutbox(100, 10))).toEqual([outboxRow('k1', 9)]);
-    });
-  });
-
-  describe('nextDue', () => {
-    it('reports nothing for an empty store', async () => {
-      expect(await tx((t) => t.nextDue())).toEqual({});
-    });
-
-    it('reports the earliest timer and the earliest outbox row, and follows removals', async () => {
-      await insert(sessionRow('s1'), {
-        timersSet: [timerRow('s1', 'a', 300), timerRow('s1', 'b', 200)],
-        outbox: [outboxRow('k1', 40), outboxRow('k2', 30)],
-      });
-      expect(await tx((t) => t.nextDue())).toEqual({ timer: 200, outbox: 30 });
-      await tx(async (t) => {
-        await t.finishOutbox('k2');
-        await t.apply(
-          transitionWrite(sessionRow('s1', { version: 2 }), { timersCancelled: ['b'] }),
-        );
-      });
-      expect(await tx((t) => t.nextDue())).toEqual({ timer: 300, outbox: 40 });
-      await tx((t) => t.finishOutbox('k1'));
-      expect(await tx((t) => t.nextDue())).toEqual({ timer: 300 });
-    });
-  });
-
-  describe('workDue', () => {
-    const workDue = (now: number, statuses: Status[] = ['PREPARED', 'SCHEDULED']) =>
-      tx((t) => (t.workDue as NonNullable<StoreTx['workDue']>).call(t, now, statuses));
-
-    it('finds nothing to do in an empty store', async () => {
-      expect(await workDue(0)).toEqual({ timers: false, outbox: false, statuses: [] });
-    });
-
-    it('finds a timer or an outbox row from its due time on, and follows removals', async () => {
-      await insert(sessionRow('s1', { status: 'SCHEDULED' }), {
-        timersSet: [timerRow('s1', 'a', 300)],
-        outbox: [outboxRow('k1', 40)],
-      });
-      expect(await workDue(39)).toEqual({ timers: false, outbox: false, statuses: ['SCHEDULED'] });
-      expect(await workDue(40)).toEqual({ timers: false, outbox: true, statuses: ['SCHEDULED'] });
-      expect(await workDue(300)).toEqual({ timers: true, outbox: true, statuses: ['SCHEDULED'] });
-      await tx(async (t) => {
-        await t.finishOutbox('k1');
-        await t.apply(
-          transitionWrite(sessionRow('s1', { version: 2, status: 'PREPARED' }), {
-            timersCancelled: ['a'],
-          }),
-        );
-      });
-      expect(await workDue(1_000)).toEqual({
-        timers: false,
-        outbox: false,
-        statuses: ['PREPARED'],
-      });
-    });
-
-    it('names the statuses asked about that some session is in, in the order asked', async () => {
-      await insert(sessionRow('s1', { status: 'RUNNING' }));
-      await insert(sessionRow('s2', { status: 'PREPARED' }));
-      await insert(sessionRow('s3', { status: 'CANCELLED' }));
-      const statuses: Status[] = ['SCHEDULED', 'RUNNING', 'PENDING', 'PREPARED'];
-      expect((await workDue(0, statuses)).statuses).toEqual(['RUNNING', 'PREPARED']);
-      expect((await workDue(0, [])).statuses).toEqual([]);
     });
   });
 

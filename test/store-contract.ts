@@ -7,6 +7,7 @@ import { StoreInvariantError } from '../src/adapters/store/errors.js';
 import type { Status } from '../src/core/types.js';
 import type { SessionRow, SessionStore, StoreTx, TransitionWrite } from '../src/manager/ports.js';
 
+import { dueContract } from './store-contract-due.js';
 import { queueContract } from './store-contract-queues.js';
 import { historyRow, outboxRow, sessionRow, timerRow, transitionWrite } from './store-rows.js';
 
@@ -396,5 +397,6 @@ export function storeContract(
     });
 
     queueContract({ tx, insert, withAgents });
+    dueContract({ tx, insert });
   });
 }
